@@ -1,0 +1,155 @@
+"""PVT v2 (Pyramid Vision Transformer v2) encoder as BiRefNet uses it.
+
+Parameter names follow the released BiRefNet checkpoints under ``bb.``: ``patch_embed{i}``,
+``block{i}.{j}``, ``norm{i}`` for stages i = 1..4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class PvtV2Config:
+    """Shape of a PVT v2 encoder."""
+
+    embed_dims: tuple[int, int, int, int]
+    depths: tuple[int, int, int, int]
+    num_heads: tuple[int, int, int, int] = (1, 2, 5, 8)
+    mlp_ratios: tuple[int, int, int, int] = (8, 8, 4, 4)
+    sr_ratios: tuple[int, int, int, int] = (8, 4, 2, 1)
+
+    @property
+    def channels(self) -> tuple[int, int, int, int]:
+        """Output channels of the four stages, shallow to deep."""
+        return self.embed_dims
+
+
+PVT_V2_CONFIGS: dict[str, PvtV2Config] = {
+    "pvt_v2_b0": PvtV2Config((32, 64, 160, 256), (2, 2, 2, 2)),
+    "pvt_v2_b1": PvtV2Config((64, 128, 320, 512), (2, 2, 2, 2)),
+    "pvt_v2_b2": PvtV2Config((64, 128, 320, 512), (3, 4, 6, 3)),
+    "pvt_v2_b5": PvtV2Config((64, 128, 320, 512), (3, 6, 40, 3), mlp_ratios=(4, 4, 4, 4)),
+}
+
+
+class OverlapPatchEmbed(nn.Module):
+    """Strided conv with overlap (kernel 7 stride 4, or kernel 3 stride 2) then LayerNorm (eps 1e-5)."""
+
+    def __init__(self, in_channels: int, dim: int, kernel: int, stride: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(in_channels, dim, kernel_size=kernel, stride=stride, padding=kernel // 2)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+        """``[N, C, H, W]`` -> (tokens ``[N, h*w, dim]``, h, w)."""
+        x = self.proj(x)
+        h, w = x.shape[-2:]
+        return self.norm(x.flatten(2).transpose(1, 2)), h, w
+
+
+class SpatialReductionAttention(nn.Module):
+    """Attention whose keys and values come from a spatially reduced (strided conv + LN) token map."""
+
+    def __init__(self, dim: int, num_heads: int, sr_ratio: int) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.sr_ratio = sr_ratio
+        self.q = nn.Linear(dim, dim)
+        self.kv = nn.Linear(dim, dim * 2)
+        self.proj = nn.Linear(dim, dim)
+        if sr_ratio > 1:
+            self.sr = nn.Conv2d(dim, dim, kernel_size=sr_ratio, stride=sr_ratio)
+            self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        n, tokens, c = x.shape
+        heads, head_dim = self.num_heads, c // self.num_heads
+        q = self.q(x).view(n, tokens, heads, head_dim).transpose(1, 2)
+        if self.sr_ratio > 1:
+            reduced = self.sr(x.transpose(1, 2).reshape(n, c, h, w)).flatten(2).transpose(1, 2)
+            x = self.norm(reduced)
+        k, v = self.kv(x).view(n, -1, 2, heads, head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(q, k, v)
+        return self.proj(out.transpose(1, 2).reshape(n, tokens, c))
+
+
+class DepthwiseConv(nn.Module):
+    """3x3 depthwise conv over a token map."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, kernel_size=3, padding=1, groups=dim)
+
+    def forward(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        n, tokens, c = x.shape
+        x = self.dwconv(x.transpose(1, 2).reshape(n, c, h, w))
+        return x.flatten(2).transpose(1, 2)
+
+
+class ConvMlp(nn.Module):
+    """Linear -> depthwise 3x3 conv -> GELU -> Linear."""
+
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.dwconv = DepthwiseConv(hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        return self.fc2(self.act(self.dwconv(self.fc1(x), h, w)))
+
+
+class PvtBlock(nn.Module):
+    """Pre-norm (eps 1e-6) spatial-reduction attention and conv MLP with residuals."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: int, sr_ratio: int) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        self.attn = SpatialReductionAttention(dim, num_heads, sr_ratio)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = ConvMlp(dim, dim * mlp_ratio)
+
+    def forward(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x), h, w)
+        return x + self.mlp(self.norm2(x), h, w)
+
+
+class PyramidVisionTransformerV2(nn.Module):
+    """PVT v2 encoder returning four feature maps at strides 4, 8, 16, 32.
+
+    Input ``[N, 3, H, W]`` (ImageNet-normalised); output ``[N, embed_dims[i], H/2^(i+2), W/2^(i+2)]``.
+    """
+
+    def __init__(self, config: PvtV2Config) -> None:
+        super().__init__()
+        self.config = config
+        self.channels = config.channels
+        in_channels = 3
+        for i in range(4):
+            dim = config.embed_dims[i]
+            kernel, stride = (7, 4) if i == 0 else (3, 2)
+            self.add_module(f"patch_embed{i + 1}", OverlapPatchEmbed(in_channels, dim, kernel, stride))
+            blocks = nn.ModuleList(
+                PvtBlock(dim, config.num_heads[i], config.mlp_ratios[i], config.sr_ratios[i])
+                for _ in range(config.depths[i])
+            )
+            self.add_module(f"block{i + 1}", blocks)
+            self.add_module(f"norm{i + 1}", nn.LayerNorm(dim, eps=1e-6))
+            in_channels = dim
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        outs = []
+        for i in range(1, 5):
+            tokens, h, w = getattr(self, f"patch_embed{i}")(x)
+            for block in getattr(self, f"block{i}"):
+                tokens = block(tokens, h, w)
+            tokens = getattr(self, f"norm{i}")(tokens)
+            x = tokens.transpose(1, 2).reshape(tokens.shape[0], -1, h, w)
+            outs.append(x)
+        return outs

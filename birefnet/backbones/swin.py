@@ -1,0 +1,246 @@
+"""Swin Transformer v1 encoder as BiRefNet uses it (detection-style: any input size, padded windows).
+
+Parameter names follow the released BiRefNet checkpoints under ``bb.``: ``patch_embed``,
+``layers.{i}.blocks.{j}``, ``layers.{i}.downsample``, ``norm{i}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class SwinConfig:
+    """Shape of a Swin v1 encoder."""
+
+    embed_dim: int
+    depths: tuple[int, int, int, int]
+    num_heads: tuple[int, int, int, int]
+    window_size: int
+
+    @property
+    def channels(self) -> tuple[int, int, int, int]:
+        """Output channels of the four stages, shallow to deep."""
+        return tuple(self.embed_dim * 2**i for i in range(4))  # type: ignore[return-value]
+
+
+SWIN_CONFIGS: dict[str, SwinConfig] = {
+    "swin_v1_t": SwinConfig(96, (2, 2, 6, 2), (3, 6, 12, 24), 7),
+    "swin_v1_s": SwinConfig(96, (2, 2, 18, 2), (3, 6, 12, 24), 7),
+    "swin_v1_b": SwinConfig(128, (2, 2, 18, 2), (4, 8, 16, 32), 12),
+    "swin_v1_l": SwinConfig(192, (2, 2, 18, 2), (6, 12, 24, 48), 12),
+}
+
+
+def relative_position_index(window: int) -> torch.Tensor:
+    """Index into the relative position bias table for a square window, int64 ``[w*w, w*w]``."""
+    ys, xs = torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")
+    ys, xs = ys.flatten(), xs.flatten()
+    dy = ys[:, None] - ys[None, :] + (window - 1)
+    dx = xs[:, None] - xs[None, :] + (window - 1)
+    return dy * (2 * window - 1) + dx
+
+
+def window_partition(x: torch.Tensor, window: int) -> torch.Tensor:
+    """``[N, H, W, C]`` (H, W multiples of ``window``) -> ``[N * nW, window*window, C]``."""
+    n, h, w, c = x.shape
+    x = x.view(n, h // window, window, w // window, window, c)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, window * window, c)
+
+
+def window_reverse(windows: torch.Tensor, window: int, h: int, w: int) -> torch.Tensor:
+    """Inverse of :func:`window_partition`: ``[N * nW, window*window, C]`` -> ``[N, H, W, C]``."""
+    c = windows.shape[-1]
+    x = windows.view(-1, h // window, w // window, window, window, c)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, h, w, c)
+
+
+def shifted_window_mask(h: int, w: int, window: int, shift: int, device: torch.device) -> torch.Tensor:
+    """Additive attention mask ``[nW, w*w, w*w]`` (0 or -100) for shifted windows on a padded grid."""
+    region = torch.zeros(h, w, device=device)
+    label = 0
+    bounds = ((0, -window), (-window, -shift), (-shift, None))
+    for ys in bounds:
+        for xs in bounds:
+            region[slice(*ys), slice(*xs)] = label
+            label += 1
+    ids = window_partition(region.view(1, h, w, 1), window).squeeze(-1)  # [nW, w*w]
+    differ = ids[:, None, :] != ids[:, :, None]
+    return torch.zeros(differ.shape, device=device).masked_fill(differ, -100.0)
+
+
+class Mlp(nn.Module):
+    """Linear -> GELU -> Linear."""
+
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class WindowAttention(nn.Module):
+    """Multi-head self-attention inside windows with a learned relative position bias."""
+
+    def __init__(self, dim: int, window: int, num_heads: int) -> None:
+        super().__init__()
+        self.window = window
+        self.num_heads = num_heads
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, num_heads))
+        self.register_buffer("relative_position_index", relative_position_index(window), persistent=True)
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.proj = nn.Linear(dim, dim)
+
+    def position_bias(self) -> torch.Tensor:
+        """Relative position bias ``[heads, w*w, w*w]``."""
+        n = self.window * self.window
+        bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
+        return bias.view(n, n, self.num_heads).permute(2, 0, 1)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """x: ``[B*nW, w*w, C]``; mask: ``[nW, w*w, w*w]`` additive or None."""
+        bw, tokens, c = x.shape
+        heads = self.num_heads
+        q, k, v = self.qkv(x).view(bw, tokens, 3, heads, c // heads).permute(2, 0, 3, 1, 4).unbind(0)
+        bias = self.position_bias().to(q.dtype)  # [heads, T, T]
+        if mask is None:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.unsqueeze(0))
+        else:
+            # Fold the windows into the head axis so one [nW*heads, T, T] mask broadcasts over the batch.
+            nw = mask.shape[0]
+            bias = (bias.unsqueeze(0) + mask.to(q.dtype).unsqueeze(1)).reshape(1, nw * heads, tokens, tokens)
+            fold = (bw // nw, nw * heads, tokens, c // heads)
+            out = F.scaled_dot_product_attention(
+                q.reshape(fold), k.reshape(fold), v.reshape(fold), attn_mask=bias
+            )
+            out = out.view(bw, heads, tokens, c // heads)
+        return self.proj(out.transpose(1, 2).reshape(bw, tokens, c))
+
+
+class SwinBlock(nn.Module):
+    """Pre-norm (shifted) window attention block with an MLP."""
+
+    def __init__(self, dim: int, num_heads: int, window: int, shift: int) -> None:
+        super().__init__()
+        self.window = window
+        self.shift = shift
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = WindowAttention(dim, window, num_heads)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = Mlp(dim, dim * 4)
+
+    def forward(self, x: torch.Tensor, h: int, w: int, mask: torch.Tensor | None) -> torch.Tensor:
+        """x: ``[N, H*W, C]``; mask: the shifted-window mask of the padded grid (used when shifted)."""
+        n, _, c = x.shape
+        win = self.window
+        shortcut = x
+        x = self.norm1(x).view(n, h, w, c)
+        pad_b, pad_r = (-h) % win, (-w) % win
+        if pad_b or pad_r:
+            x = F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
+        hp, wp = h + pad_b, w + pad_r
+        if self.shift:
+            x = torch.roll(x, shifts=(-self.shift, -self.shift), dims=(1, 2))
+        windows = self.attn(window_partition(x, win), mask if self.shift else None)
+        x = window_reverse(windows, win, hp, wp)
+        if self.shift:
+            x = torch.roll(x, shifts=(self.shift, self.shift), dims=(1, 2))
+        x = x[:, :h, :w].reshape(n, h * w, c)
+        x = shortcut + x
+        return x + self.mlp(self.norm2(x))
+
+
+class PatchMerging(nn.Module):
+    """2x2 neighbourhood concat -> LayerNorm(4C) -> Linear(4C -> 2C)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+        self.norm = nn.LayerNorm(4 * dim)
+
+    def forward(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        """``[N, H*W, C]`` -> ``[N, ceil(H/2)*ceil(W/2), 2C]``."""
+        n, _, c = x.shape
+        x = x.view(n, h, w, c)
+        if h % 2 or w % 2:
+            x = F.pad(x, (0, 0, 0, w % 2, 0, h % 2))
+        x = torch.cat((x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]), dim=-1)
+        return self.reduction(self.norm(x.view(n, -1, 4 * c)))
+
+
+class SwinStage(nn.Module):
+    """``depth`` blocks, alternating plain and shifted windows, then an optional patch merging."""
+
+    def __init__(self, dim: int, depth: int, num_heads: int, window: int, downsample: bool) -> None:
+        super().__init__()
+        self.window = window
+        self.shift = window // 2
+        self.blocks = nn.ModuleList(
+            SwinBlock(dim, num_heads, window, 0 if i % 2 == 0 else window // 2) for i in range(depth)
+        )
+        self.downsample = PatchMerging(dim) if downsample else None
+
+    def forward(self, x: torch.Tensor, h: int, w: int) -> tuple[torch.Tensor, torch.Tensor, int, int]:
+        """Returns (stage output ``[N, H*W, C]``, input of the next stage, its height, its width)."""
+        win = self.window
+        hp, wp = h + (-h) % win, w + (-w) % win
+        mask = shifted_window_mask(hp, wp, win, self.shift, x.device)
+        for block in self.blocks:
+            x = block(x, h, w, mask)
+        if self.downsample is None:
+            return x, x, h, w
+        return x, self.downsample(x, h, w), (h + 1) // 2, (w + 1) // 2
+
+
+class PatchEmbed(nn.Module):
+    """Conv 4x4 stride 4 (input padded to a multiple of 4) followed by LayerNorm."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(3, dim, kernel_size=4, stride=4)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        if h % 4 or w % 4:
+            x = F.pad(x, (0, (-w) % 4, 0, (-h) % 4))
+        return self.proj(x)
+
+
+class SwinTransformer(nn.Module):
+    """Swin v1 encoder returning four feature maps at strides 4, 8, 16, 32.
+
+    Input ``[N, 3, H, W]`` (ImageNet-normalised); output ``[N, C_i, H/2^(i+2), W/2^(i+2)]`` for i = 0..3
+    with ``C_i = embed_dim * 2^i``.
+    """
+
+    def __init__(self, config: SwinConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.channels = config.channels
+        self.patch_embed = PatchEmbed(config.embed_dim)
+        self.layers = nn.ModuleList(
+            SwinStage(config.channels[i], config.depths[i], config.num_heads[i], config.window_size, i < 3)
+            for i in range(4)
+        )
+        for i, c in enumerate(config.channels):
+            self.add_module(f"norm{i}", nn.LayerNorm(c))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = self.patch_embed(x)
+        h, w = x.shape[-2:]
+        x = self.patch_embed.norm(x.flatten(2).transpose(1, 2))
+        outs = []
+        for i, stage in enumerate(self.layers):
+            out, x, next_h, next_w = stage(x, h, w)
+            out = getattr(self, f"norm{i}")(out)
+            outs.append(out.view(-1, h, w, self.channels[i]).permute(0, 3, 1, 2).contiguous())
+            h, w = next_h, next_w
+        return outs

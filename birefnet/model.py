@@ -1,0 +1,95 @@
+"""BiRefNet: localization module (encoder, image pyramid, context fusion, squeeze) + reconstruction decoder."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import kornia
+import torch
+from torch import nn
+
+from .backbones import BACKBONES, backbone_channels, build_backbone
+from .blocks import BasicDecBlk
+from .decoder import Decoder, resize
+from .patches import PATCH_ORDERS
+
+
+class TrainOutput(NamedTuple):
+    """What ``BiRefNet.forward`` returns in ``train()`` mode.
+
+    logits: ``[m4, m3, m2, final]`` multi-stage logits, coarse to fine; ``m_s`` is ``[N,1,h_s,w_s]`` at its
+        stage's resolution (strides 16, 8, 4 for s = 4, 3, 2), ``final`` is ``[N,1,H,W]``.
+    gradient_preds: gradient-map logits of stages 4, 3, 2, ``[N,1,h_s,w_s]``.
+    gradient_labels: gradient labels of stages 4, 3, 2, ``[N,1,H,W]``: the Laplacian of the input's channel
+        mean times the stage logits upsampled to the input size.
+    """
+
+    logits: list[torch.Tensor]
+    gradient_preds: list[torch.Tensor]
+    gradient_labels: list[torch.Tensor]
+
+
+def gradient_target(x: torch.Tensor) -> torch.Tensor:
+    """Laplacian (kernel 5) of the channel mean of the normalised input: ``[N,3,H,W]`` -> ``[N,1,H,W]``."""
+    return kornia.filters.laplacian(x.mean(dim=1, keepdim=True), kernel_size=5)
+
+
+class BiRefNet(nn.Module):
+    """BiRefNet with the module names of the released checkpoints (``bb.``, ``squeeze_module.``, ``decoder.``).
+
+    Input: ``[N, 3, H, W]`` ImageNet-normalised RGB with H and W multiples of 32.
+    ``eval()``: returns logits ``[N, 1, H, W]`` (apply a sigmoid for a 0..1 mask).
+    ``train()``: returns a :class:`TrainOutput`.
+    """
+
+    def __init__(self, backbone: str = "swin_v1_l", patch_order: str = "current") -> None:
+        super().__init__()
+        if backbone not in BACKBONES:
+            raise ValueError(f"unknown backbone {backbone!r}; known: {', '.join(BACKBONES)}")
+        if patch_order not in PATCH_ORDERS:
+            raise ValueError(f"unknown patch order {patch_order!r}; use one of {PATCH_ORDERS}")
+        self.backbone_name = backbone
+        lateral = tuple(reversed(backbone_channels(backbone)))  # deepest first
+        channels = tuple(2 * c for c in lateral)  # the half-resolution pyramid is concatenated
+        context = sum(channels[1:])  # x1, x2, x3 fused into x4
+        self.bb = build_backbone(backbone)
+        self.squeeze_module = nn.Sequential(BasicDecBlk(channels[0] + context, channels[0]))
+        self.decoder = Decoder(channels, patch_order)  # type: ignore[arg-type]
+        # Set by the loader when the weights are a known release (see birefnet.registry).
+        self.variant = None
+
+    @property
+    def patch_order(self) -> str:
+        """InRef patch channel order the weights expect: ``current`` or ``legacy``."""
+        return self.decoder.patch_order
+
+    @patch_order.setter
+    def patch_order(self, order: str) -> None:
+        if order not in PATCH_ORDERS:
+            raise ValueError(f"unknown patch order {order!r}; use one of {PATCH_ORDERS}")
+        self.decoder.patch_order = order
+
+    def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Encoder on the input and on its half-resolution copy, concatenated; x4 gets the context fusion.
+
+        Returns ``[x1, x2, x3, x4]`` with ``2 * C_i`` channels at strides 4, 8, 16, 32 (x4 not squeezed yet).
+        """
+        h, w = x.shape[2:]
+        full = self.bb(x)
+        half = self.bb(resize(x, (h // 2, w // 2)))
+        feats = [torch.cat((f, resize(g, f.shape[2:])), dim=1) for f, g in zip(full, half, strict=True)]
+        x1, x2, x3, x4 = feats
+        size = x4.shape[2:]
+        x4 = torch.cat((resize(x1, size), resize(x2, size), resize(x3, size), x4), dim=1)
+        return [x1, x2, x3, x4]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | TrainOutput:
+        if x.ndim != 4 or x.shape[1] != 3 or x.shape[2] % 32 or x.shape[3] % 32:
+            raise ValueError(f"BiRefNet expects [N, 3, H, W] with H, W multiples of 32, got {tuple(x.shape)}")
+        x1, x2, x3, x4 = self.encode(x)
+        x4 = self.squeeze_module(x4)
+        if not self.training:
+            return self.decoder(x, [x1, x2, x3, x4])
+        extras: dict[str, list[torch.Tensor]] = {"logits": [], "gradient_preds": [], "gradient_labels": []}
+        final = self.decoder(x, [x1, x2, x3, x4], gradient_target(x), extras)
+        return TrainOutput(extras["logits"] + [final], extras["gradient_preds"], extras["gradient_labels"])

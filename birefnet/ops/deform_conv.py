@@ -1,0 +1,98 @@
+"""Modulated deformable convolution (DCNv2) in plain PyTorch.
+
+Same semantics as ``torchvision.ops.deform_conv2d`` with one offset group and one weight group:
+for every output pixel ``p`` and kernel point ``k`` the input is sampled bilinearly at
+``p * stride - padding + k * dilation + offset[k]``, multiplied by ``mask[k]``, and the samples are
+contracted with the kernel. Samples that fall outside the image read zero.
+
+The sampling is one ``grid_sample`` call per chunk of output rows for all kernel points at once,
+followed by one matrix multiplication with the flattened kernel, so no ``[C*K, H*W]`` column buffer
+larger than a chunk is ever alive.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+# Upper bound on the elements of the sampled-column buffer per chunk (C * K * rows * W * N).
+_MAX_COLUMN_ELEMENTS = 1 << 24
+
+
+def _pair(value: int | tuple[int, int]) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def deform_conv2d(
+    x: torch.Tensor,
+    offset: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Modulated deformable 2-D convolution.
+
+    Args:
+        x: input ``[N, C, H, W]``.
+        offset: ``[N, 2*K, Ho, Wo]`` with ``K = kh*kw``; channel ``2k`` is the row (y) offset and
+            ``2k+1`` the column (x) offset of kernel point ``k`` in row-major kernel order, in pixels.
+        weight: kernel ``[O, C, kh, kw]``.
+        bias: ``[O]`` or None.
+        mask: modulation ``[N, K, Ho, Wo]`` (any real values) or None for all ones.
+
+    Returns:
+        ``[N, O, Ho, Wo]``.
+    """
+    n, c, h, w = x.shape
+    out_channels, in_channels, kh, kw = weight.shape
+    if in_channels != c:
+        raise ValueError(f"deform_conv2d: weight expects {in_channels} input channels, input has {c}")
+    sh, sw = _pair(stride)
+    ph, pw = _pair(padding)
+    dh, dw = _pair(dilation)
+    k = kh * kw
+    ho, wo = offset.shape[-2:]
+    if offset.shape[1] != 2 * k:
+        raise ValueError(f"deform_conv2d: offset has {offset.shape[1]} channels, expected {2 * k}")
+
+    dtype, device = x.dtype, x.device
+    # Base sampling positions per kernel point, [K, Ho, 1] rows and [K, 1, Wo] columns.
+    ky, kx = torch.meshgrid(
+        torch.arange(kh, device=device, dtype=dtype) * dh,
+        torch.arange(kw, device=device, dtype=dtype) * dw,
+        indexing="ij",
+    )
+    base_y = ky.reshape(k, 1, 1) + (torch.arange(ho, device=device, dtype=dtype) * sh - ph).view(1, ho, 1)
+    base_x = kx.reshape(k, 1, 1) + (torch.arange(wo, device=device, dtype=dtype) * sw - pw).view(1, 1, wo)
+    offset = offset.view(n, k, 2, ho, wo)
+    kernel = weight.reshape(out_channels, c * k)
+    # grid_sample(align_corners=False) reads pixel coordinate p at normalised (2p + 1) / size - 1;
+    # this mapping is exact for every size, 1 included.
+    scale_y, shift_y = 2.0 / h, 1.0 / h - 1.0
+    scale_x, shift_x = 2.0 / w, 1.0 / w - 1.0
+
+    rows_per_chunk = max(1, min(ho, _MAX_COLUMN_ELEMENTS // max(1, n * c * k * wo)))
+    out = x.new_empty(n, out_channels, ho, wo)
+    for r0 in range(0, ho, rows_per_chunk):
+        r1 = min(ho, r0 + rows_per_chunk)
+        pos_y = base_y[:, r0:r1] + offset[:, :, 0, r0:r1]  # [N, K, R, Wo]
+        pos_x = base_x + offset[:, :, 1, r0:r1]
+        grid = torch.stack((pos_x * scale_x + shift_x, pos_y * scale_y + shift_y), dim=-1)  # [N,K,R,Wo,2]
+        rows = r1 - r0
+        sampled = F.grid_sample(
+            x,
+            grid.view(n, k * rows, wo, 2),
+            mode="bilinear",
+            padding_mode="zeros",
+            align_corners=False,
+        ).view(n, c, k, rows, wo)
+        if mask is not None:
+            sampled = sampled * mask[:, None, :, r0:r1]
+        columns = sampled.view(n, c * k, rows * wo)
+        out[:, :, r0:r1] = torch.matmul(kernel, columns).view(n, out_channels, rows, wo)
+    if bias is not None:
+        out += bias.view(1, -1, 1, 1)
+    return out
