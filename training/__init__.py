@@ -1,0 +1,1 @@
+"""Training, fine-tuning and evaluation of BiRefNet (DIS5K recipe, DDP via torchrun)."""
