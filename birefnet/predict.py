@@ -1,0 +1,330 @@
+"""`predict`: images in, 0..1 foreground masks out, the way the reference runs BiRefNet.
+
+Pipeline per chunk of `batch_size` images: to float 0..1 -> resize to the model input size -> ImageNet
+normalisation -> forward (torch.inference_mode) -> sigmoid -> resize back to the image size -> clamp 0..1.
+Both resizes are bilinear with antialias=True: a true area-weighted filter when shrinking, which is what
+PIL's bilinear resize (the reference's torchvision Resize on PIL images) does; plain bilinear when enlarging.
+The reference resizes 8-bit images; resizing in float here differs from it by at most half a grey level.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from birefnet.errors import BiRefNetError
+from birefnet.registry import DYNAMIC_MAX_SIDE, DYNAMIC_MIN_SIDE
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+DEFAULT_SIZE = (1024, 1024)
+"""Input size (width, height) when neither the call nor the model's variant gives one."""
+DEFAULT_DYNAMIC_LONG_SIDE = 1024
+MAX_INPUT_SIDE = 4096
+"""Largest model input side accepted; the released models were trained at 2560 at most."""
+SIZE_MULTIPLE = 32
+
+Resolution = int | tuple[int, int] | str | None
+ProgressCallback = Callable[[int, int], Any]
+_CHANNELS = (1, 3, 4)
+
+
+def parse_resolution(text: str) -> int | tuple[int, int] | str:
+    """Parse a resolution setting: "1024" -> 1024, "2560x1440" (width x height) -> (2560, 1440), "dynamic"."""
+    cleaned = text.strip().lower()
+    if cleaned == "dynamic":
+        return "dynamic"
+    if re.fullmatch(r"\d+", cleaned):
+        return int(cleaned)
+    match = re.fullmatch(r"(\d+)\s*[x*,]\s*(\d+)", cleaned)
+    if match:
+        return int(match.group(1)), int(match.group(2))
+    raise BiRefNetError(
+        f"Cannot read resolution {text!r}: use a number (1024), width x height (2560x1440) or 'dynamic'."
+    )
+
+
+def round_to_multiple(side: float, multiple: int = SIZE_MULTIPLE) -> int:
+    """Nearest multiple of `multiple` (halves round up), at least `multiple`."""
+    return max(multiple, int(math.floor(side / multiple + 0.5)) * multiple)
+
+
+def dynamic_input_size(
+    height: int, width: int, long_side: int = DEFAULT_DYNAMIC_LONG_SIDE
+) -> tuple[int, int]:
+    """Aspect-keeping model input size (width, height) for an image of `height` x `width` pixels.
+
+    The longer side becomes `long_side`; each side is rounded to a multiple of 32 and clamped to
+    DYNAMIC_MIN_SIDE..DYNAMIC_MAX_SIDE (256..2304, the sizes the dynamic models were trained on).
+    """
+    scale = long_side / max(height, width)
+    sides = [round_to_multiple(s * scale) for s in (width, height)]
+    w, h = (min(DYNAMIC_MAX_SIDE, max(DYNAMIC_MIN_SIDE, s)) for s in sides)
+    return w, h
+
+
+def _check_side(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise BiRefNetError(f"{what} must be a whole number of pixels, got {value!r}.")
+    if not 0 < value <= MAX_INPUT_SIDE:
+        raise BiRefNetError(f"{what} {value} is out of range: use 32..{MAX_INPUT_SIDE} pixels (e.g. 1024).")
+    return round_to_multiple(int(value))
+
+
+def model_input_size(
+    resolution: Resolution,
+    model: nn.Module | None,
+    image_hw: tuple[int, int],
+    dynamic_long_side: int = DEFAULT_DYNAMIC_LONG_SIDE,
+) -> tuple[int, int]:
+    """The (width, height) the model sees for an image of size `image_hw` = (height, width).
+
+    resolution: None -> the model's variant's native size (dynamic when that is None), else 1024x1024;
+    an int -> square; (width, height); "dynamic" or a string like "1024" / "2560x1440".
+    Sides are rounded to the nearest multiple of 32 (min 32).
+    """
+    if resolution is None:
+        variant = getattr(model, "variant", None)
+        if variant is None:
+            resolution = DEFAULT_SIZE
+        else:
+            resolution = "dynamic" if variant.resolution is None else tuple(variant.resolution)
+    if isinstance(resolution, str):
+        resolution = parse_resolution(resolution)
+    if resolution == "dynamic":
+        if not DYNAMIC_MIN_SIDE <= dynamic_long_side <= MAX_INPUT_SIDE:
+            raise BiRefNetError(
+                f"dynamic_long_side {dynamic_long_side} is out of range: use {DYNAMIC_MIN_SIDE}..{DYNAMIC_MAX_SIDE}."
+            )
+        return dynamic_input_size(image_hw[0], image_hw[1], dynamic_long_side)
+    if isinstance(resolution, (int, np.integer)) and not isinstance(resolution, bool):
+        side = _check_side(resolution, "resolution")
+        return side, side
+    if isinstance(resolution, (tuple, list)) and len(resolution) == 2:
+        return _check_side(resolution[0], "resolution width"), _check_side(resolution[1], "resolution height")
+    raise BiRefNetError(
+        f"Cannot use resolution {resolution!r}: give None, a side (1024), (width, height) or 'dynamic'."
+    )
+
+
+class _ImageSource:
+    """Uniform chunked access to the supported image layouts, without converting everything at once.
+
+    `data` is a 4-d numpy array or tensor in `layout` "NHWC" or "NCHW" holding 1, 3 or 4 channels.
+    `chunk(start, stop)` gives float32 RGB `[n, 3, H, W]` in 0..1 on `device`.
+    """
+
+    def __init__(self, images: Any) -> None:
+        if _is_pil(images):
+            images = [images]
+        if isinstance(images, (list, tuple)):
+            images = _stack_pil_images(images)
+        if isinstance(images, np.ndarray):
+            if images.dtype.kind not in "buf":
+                raise BiRefNetError(
+                    f"Unsupported image dtype {images.dtype}: use uint8 (0..255), uint16 or float (0..1)."
+                )
+        elif isinstance(images, torch.Tensor):
+            if images.dtype != torch.uint8 and images.dtype != torch.bool and not images.is_floating_point():
+                raise BiRefNetError(
+                    f"Unsupported image dtype {images.dtype}: use uint8 (0..255) or float (0..1)."
+                )
+        else:
+            raise BiRefNetError(
+                f"Unsupported image type {type(images).__name__}: give a torch tensor, a numpy array, "
+                f"a PIL image or a list of PIL images."
+            )
+        shape = tuple(images.shape)
+        if len(shape) == 2:  # H, W grey
+            images, layout = images[None, :, :, None], "NHWC"
+        elif len(shape) == 3:
+            if shape[-1] in _CHANNELS:
+                images, layout = images[None], "NHWC"
+            elif shape[0] in _CHANNELS:
+                images, layout = images[None], "NCHW"
+            else:
+                raise BiRefNetError(
+                    f"Image of shape {list(shape)} has no channel axis of size 1, 3 or 4: give HWC "
+                    f"(height, width, channels) with grey, RGB or RGBA channels."
+                )
+        elif len(shape) == 4:
+            if shape[-1] in _CHANNELS:
+                layout = "NHWC"
+            elif shape[1] in _CHANNELS:
+                layout = "NCHW"
+            else:
+                raise BiRefNetError(
+                    f"Image batch of shape {list(shape)} has no channel axis of size 1, 3 or 4: give NHWC "
+                    f"(ComfyUI IMAGE) or NCHW with grey, RGB or RGBA channels."
+                )
+        else:
+            raise BiRefNetError(
+                f"Images must have 2 (HW), 3 (HWC) or 4 (NHWC / NCHW) dimensions, got shape {list(shape)}."
+            )
+        self.data = images
+        self.layout = layout
+        shape4 = tuple(images.shape)
+        n = shape4[0]
+        h, w = shape4[1:3] if layout == "NHWC" else shape4[2:4]
+        if n == 0:
+            raise BiRefNetError("No images given (the batch is empty).")
+        if h == 0 or w == 0:
+            raise BiRefNetError(
+                f"Empty image: size {h}x{w} (height x width) in a batch of shape {list(shape4)}."
+            )
+        self.count, self.height, self.width = n, h, w
+
+    def chunk(self, start: int, stop: int, device: torch.device) -> torch.Tensor:
+        part = self.data[start:stop]
+        if isinstance(part, np.ndarray):
+            if part.dtype == np.uint16:
+                part = part.astype(np.float32) / 65535.0
+            part = torch.from_numpy(np.array(part, copy=True))
+        part = part.to(device)
+        if part.dtype == torch.uint8:
+            part = part.float() / 255.0
+        else:
+            part = part.float()
+            if not bool(torch.isfinite(part).all()):
+                raise BiRefNetError(f"Images {start}..{stop - 1} hold NaN or infinite values.")
+            if float(part.max()) > 1.5:
+                raise BiRefNetError(
+                    f"Float images must be in 0..1, but images {start}..{stop - 1} reach {float(part.max()):g}: "
+                    f"divide 0..255 data by 255 (or pass it as uint8)."
+                )
+            part = part.clamp(0.0, 1.0)
+        if self.layout == "NHWC":
+            part = part.permute(0, 3, 1, 2)
+        channels = part.shape[1]
+        if channels == 1:
+            part = part.expand(-1, 3, -1, -1)
+        elif channels == 4:
+            part = part[:, :3]
+        return part.contiguous()
+
+
+def _is_pil(obj: Any) -> bool:
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - pillow is a dependency
+        return False
+    return isinstance(obj, Image.Image)
+
+
+def _stack_pil_images(images: Sequence[Any]) -> np.ndarray:
+    if len(images) == 0:
+        raise BiRefNetError("No images given (the list is empty).")
+    if not all(_is_pil(image) for image in images):
+        raise BiRefNetError(
+            "A list of images must hold PIL images only; stack arrays or tensors into one batch."
+        )
+    sizes = {image.size for image in images}
+    if len(sizes) > 1:
+        raise BiRefNetError(
+            f"The PIL images have different sizes {sorted(sizes)}: call predict once per size (or per image)."
+        )
+    return np.stack([np.asarray(image.convert("RGB")) for image in images])
+
+
+def _model_device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:
+    for tensor in model.parameters():
+        return tensor.device, tensor.dtype
+    for tensor in model.buffers():
+        if tensor.is_floating_point():
+            return tensor.device, tensor.dtype
+    return torch.device("cpu"), torch.float32
+
+
+def _final_logits(output: Any) -> torch.Tensor:
+    if isinstance(output, (list, tuple)):  # reference-style models return a list of outputs
+        output = output[-1]
+    if not isinstance(output, torch.Tensor) or output.ndim != 4 or output.shape[1] != 1:
+        raise BiRefNetError(
+            f"The model returned {type(output).__name__} {list(getattr(output, 'shape', []))}; expected "
+            f"logits [N, 1, H, W]. Is the model in eval() mode?"
+        )
+    return output
+
+
+def predict(
+    model: nn.Module,
+    images: Any,
+    resolution: Resolution = None,
+    *,
+    batch_size: int = 4,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+    progress: ProgressCallback | None = None,
+    dynamic_long_side: int = DEFAULT_DYNAMIC_LONG_SIDE,
+) -> torch.Tensor:
+    """Foreground masks of `images`: float32 `[N, H, W]` in 0..1 on the CPU, one per image at its own size.
+
+    images: torch tensor or numpy array, uint8 (0..255) or float (0..1, clamped), shaped HW (grey),
+        HWC, NHWC (ComfyUI IMAGE) or NCHW with 1 (grey), 3 (RGB) or 4 (RGBA, alpha ignored) channels;
+        a PIL image or a list of same-sized PIL images. A channel axis of size 1, 3 or 4 is looked for
+        last first, so HWC / NHWC win when both readings are possible.
+    resolution: model input size: None (the model's variant's native size, else 1024x1024), an int
+        (square), (width, height), or "dynamic" (aspect kept, long side `dynamic_long_side`, sides
+        multiples of 32 in 256..2304). Other sizes are rounded to multiples of 32.
+    batch_size: images per forward pass; memory stays flat in the number of images.
+    device: where to compute; None -> the model's device (the model is never moved).
+    dtype: compute dtype; None -> the model's parameter dtype. fp16/bf16 with an fp32 model uses autocast.
+    progress: called as progress(done, total) after each chunk.
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise BiRefNetError(f"batch_size must be a positive whole number, got {batch_size!r}.")
+    source = _ImageSource(images)
+    width, height = model_input_size(resolution, model, (source.height, source.width), dynamic_long_side)
+    model_device, model_dtype = _model_device_dtype(model)
+    device = model_device if device is None else torch.device(device)
+    if device.type != model_device.type or (device.index is not None and device != model_device):
+        raise BiRefNetError(
+            f"The model is on {model_device} but device={device} was asked: move it with model.to()."
+        )
+    dtype = model_dtype if dtype is None else dtype
+    autocast = dtype != model_dtype
+    if autocast and not (model_dtype == torch.float32 and dtype in (torch.float16, torch.bfloat16)):
+        raise BiRefNetError(
+            f"The model's parameters are {model_dtype} but dtype={dtype} was asked: convert it with model.to({dtype})."
+        )
+
+    mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
+    out = torch.empty((source.count, source.height, source.width), dtype=torch.float32)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, source.count, batch_size):
+                stop = min(start + batch_size, source.count)
+                x = source.chunk(start, stop, device)
+                x = F.interpolate(
+                    x, size=(height, width), mode="bilinear", align_corners=False, antialias=True
+                )
+                x = ((x - mean) / std).to(model_dtype)
+                if autocast:
+                    with torch.autocast(device_type=device.type, dtype=dtype):
+                        logits = _final_logits(model(x))
+                else:
+                    logits = _final_logits(model(x))
+                mask = logits.float().sigmoid()
+                mask = F.interpolate(
+                    mask,
+                    size=(source.height, source.width),
+                    mode="bilinear",
+                    align_corners=False,
+                    antialias=True,
+                )
+                out[start:stop] = mask[:, 0].clamp_(0.0, 1.0).cpu()
+                if progress is not None:
+                    progress(stop, source.count)
+    finally:
+        model.train(was_training)
+    return out
