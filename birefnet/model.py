@@ -11,6 +11,7 @@ from torch import nn
 from .backbones import BACKBONES, backbone_channels, build_backbone
 from .blocks import BasicDecBlk
 from .decoder import Decoder, resize
+from .errors import BiRefNetError
 from .patches import PATCH_ORDERS
 
 
@@ -18,7 +19,7 @@ class TrainOutput(NamedTuple):
     """What ``BiRefNet.forward`` returns in ``train()`` mode.
 
     logits: ``[m4, m3, m2, final]`` multi-stage logits, coarse to fine; ``m_s`` is ``[N,1,h_s,w_s]`` at its
-        stage's resolution (strides 16, 8, 4 for s = 4, 3, 2), ``final`` is ``[N,1,H,W]``.
+        stage's resolution (strides 32, 16, 8 for s = 4, 3, 2), ``final`` is ``[N,1,H,W]``.
     gradient_preds: gradient-map logits of stages 4, 3, 2, ``[N,1,h_s,w_s]``.
     gradient_labels: gradient labels of stages 4, 3, 2, ``[N,1,H,W]``: the Laplacian of the input's channel
         mean times the stage logits upsampled to the input size.
@@ -85,7 +86,10 @@ class BiRefNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | TrainOutput:
         if x.ndim != 4 or x.shape[1] != 3 or x.shape[2] % 32 or x.shape[3] % 32:
-            raise ValueError(f"BiRefNet expects [N, 3, H, W] with H, W multiples of 32, got {tuple(x.shape)}")
+            raise BiRefNetError(
+                f"BiRefNet expects input [N, 3, H, W] with H and W multiples of 32, got {tuple(x.shape)}; "
+                "resize the image first (birefnet.predict does this)."
+            )
         x1, x2, x3, x4 = self.encode(x)
         x4 = self.squeeze_module(x4)
         if not self.training:

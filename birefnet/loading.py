@@ -1,0 +1,136 @@
+"""``load_model``: any released BiRefNet checkpoint (file or state dict) to a ready-to-run model."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+
+import torch
+
+from .backbones.swin import relative_position_index
+from .checkpoint import infer_backbone, read_state_dict, strip_prefixes
+from .errors import BiRefNetError
+from .model import BiRefNet
+from .patches import PATCH_ORDERS
+
+logger = logging.getLogger(__name__)
+
+_DTYPE_NAMES = {
+    "fp32": torch.float32,
+    "float32": torch.float32,
+    "fp16": torch.float16,
+    "float16": torch.float16,
+    "half": torch.float16,
+    "bf16": torch.bfloat16,
+    "bfloat16": torch.bfloat16,
+}
+
+
+def parse_dtype(dtype: torch.dtype | str | None) -> torch.dtype:
+    """``None`` -> float32; accepts a torch float dtype or ``fp32``/``fp16``/``bf16``."""
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype) and dtype in (torch.float32, torch.float16, torch.bfloat16):
+        return dtype
+    if isinstance(dtype, str) and dtype.lower() in _DTYPE_NAMES:
+        return _DTYPE_NAMES[dtype.lower()]
+    raise BiRefNetError(f"unsupported dtype {dtype!r}; use fp32, fp16 or bf16.")
+
+
+def _complete_buffers(model: BiRefNet, state_dict: dict[str, torch.Tensor]) -> None:
+    """Add the entries older or slimmed checkpoints omit: Swin's relative_position_index and
+    BatchNorm's num_batches_tracked (neither is learned)."""
+    for key, value in model.state_dict(keep_vars=True).items():
+        if key in state_dict:
+            continue
+        if key.endswith(".relative_position_index"):
+            window = int(round(value.shape[0] ** 0.5))
+            state_dict[key] = relative_position_index(window)
+        elif key.endswith(".num_batches_tracked"):
+            state_dict[key] = torch.zeros((), dtype=torch.long)
+
+
+def _check_keys(model: BiRefNet, state_dict: dict[str, torch.Tensor], source: str) -> None:
+    expected = model.state_dict(keep_vars=True)
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    if missing:
+        extra = f" and {len(unexpected)} unexpected keys ({_few(unexpected)})" if unexpected else ""
+        raise BiRefNetError(
+            f"{source} is missing {len(missing)} keys of a {model.backbone_name} BiRefNet ({_few(missing)})"
+            f"{extra}. Is it a checkpoint of another network or an incomplete file?"
+        )
+    if unexpected:
+        logger.warning(
+            "%s: ignoring %d keys BiRefNet does not use (%s)", source, len(unexpected), _few(unexpected)
+        )
+        for key in unexpected:
+            del state_dict[key]
+    for key, param in expected.items():
+        got = tuple(state_dict[key].shape)
+        if got != tuple(param.shape):
+            raise BiRefNetError(
+                f"{source}: key {key!r} has shape {list(got)}, but a {model.backbone_name} BiRefNet needs "
+                f"{list(param.shape)}. The file was made for a differently configured network."
+            )
+
+
+def _few(keys: list[str], limit: int = 5) -> str:
+    shown = ", ".join(keys[:limit])
+    return shown + (f", ... ({len(keys) - limit} more)" if len(keys) > limit else "")
+
+
+def load_model(
+    source: str | os.PathLike | Mapping[str, torch.Tensor],
+    *,
+    patch_order: str | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | str | None = None,
+) -> BiRefNet:
+    """Build the BiRefNet a checkpoint describes and load its weights.
+
+    Args:
+        source: a ``.safetensors`` / ``.pth`` / ``.pt`` / ``.bin`` file, or a state dict. The encoder and every
+            shape are read off the keys; ``module.`` and ``_orig_mod.`` prefixes are removed.
+        patch_order: InRef patch channel order (``current`` or ``legacy``); ``None`` takes it from the variant
+            registry when the file is a known release, else ``current``.
+        device: where the model lives (default CPU).
+        dtype: parameter dtype, ``fp32`` (default), ``fp16`` or ``bf16``, whatever the file stores.
+
+    Returns:
+        The model in ``eval()`` mode; ``model.variant`` is the registry entry when the file is a known release.
+    """
+    variant = None
+    if isinstance(source, Mapping):
+        name = "state dict"
+        state_dict = dict(source)
+    else:
+        name = os.fspath(source)
+        state_dict = read_state_dict(name)
+        from .registry import variant_for_path
+
+        variant = variant_for_path(name)
+    if not state_dict:
+        raise BiRefNetError(f"{name} is empty: it holds no tensors.")
+    state_dict = strip_prefixes(state_dict)
+    target_dtype = parse_dtype(dtype)
+    if patch_order is None:
+        patch_order = variant.patch_order if variant is not None else "current"
+    if patch_order not in PATCH_ORDERS:
+        raise BiRefNetError(f"unknown patch order {patch_order!r}; use 'current' or 'legacy'.")
+
+    backbone = infer_backbone(state_dict, name)
+    with torch.device("meta"):
+        model = BiRefNet(backbone, patch_order)
+    _complete_buffers(model, state_dict)
+    _check_keys(model, state_dict, name)
+    for key, value in state_dict.items():
+        if value.is_floating_point():
+            state_dict[key] = value.to(target_dtype)
+    model.load_state_dict(state_dict, strict=True, assign=True)
+    for key, value in model.state_dict().items():
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise BiRefNetError(f"{name}: key {key!r} holds NaN or infinite values; the file is damaged.")
+    model.variant = variant
+    return model.to(device or "cpu").eval()

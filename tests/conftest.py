@@ -1,0 +1,53 @@
+"""Shared fixtures: the parity tool and small random-weight checkpoints in the official format."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PARITY_DIR = FIXTURES / "parity"
+os.environ.setdefault("BIREFNET_PARITY_DATA", str(PARITY_DIR))
+if str(PARITY_DIR) not in sys.path:
+    sys.path.insert(0, str(PARITY_DIR))
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+
+def random_state_dict(backbone: str = "pvt_v2_b0", seed: int = 0) -> dict[str, torch.Tensor]:
+    """A random-weight BiRefNet state dict with the official key names (BN statistics randomised too)."""
+    from birefnet.model import BiRefNet
+
+    torch.manual_seed(seed)
+    model = BiRefNet(backbone)
+    state = model.state_dict()
+    gen = torch.Generator().manual_seed(seed)
+    for key, value in state.items():
+        if key.endswith("running_mean"):
+            value.copy_(torch.randn(value.shape, generator=gen) * 0.1)
+        elif key.endswith("running_var"):
+            value.copy_(torch.rand(value.shape, generator=gen) + 0.5)
+        elif key.endswith(("offset_conv.weight", "modulator_conv.weight")):
+            value.copy_(torch.randn(value.shape, generator=gen) * 0.01)
+    return {k: v.clone() for k, v in state.items()}
+
+
+@pytest.fixture(scope="session")
+def tiny_state_dict() -> dict[str, torch.Tensor]:
+    """Random pvt_v2_b0 BiRefNet weights (the smallest released architecture, ~16M parameters)."""
+    return random_state_dict("pvt_v2_b0")
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory, tiny_state_dict) -> Path:
+    """``tiny_state_dict`` saved as ``model.safetensors`` in a temporary folder."""
+    from safetensors.torch import save_file
+
+    path = tmp_path_factory.mktemp("ckpt") / "model.safetensors"
+    save_file(tiny_state_dict, str(path))
+    return path

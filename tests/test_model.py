@@ -1,0 +1,135 @@
+"""Structure of the model: official key names, patch orders, input sizes, train-mode outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from birefnet import BiRefNet, BiRefNetError, TrainOutput
+from birefnet.backbones.swin import relative_position_index, shifted_window_mask
+from birefnet.patches import image_to_patches
+
+PARITY_DIR = Path(__file__).parent / "fixtures" / "parity"
+
+BACKBONES = [
+    "swin_v1_t",
+    "swin_v1_s",
+    "swin_v1_b",
+    "swin_v1_l",
+    "pvt_v2_b0",
+    "pvt_v2_b1",
+    "pvt_v2_b2",
+    "pvt_v2_b5",
+]
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_state_dict_keys_and_shapes_equal_the_official_manifest(backbone):
+    manifest = json.loads((PARITY_DIR / f"official_state_dict_{backbone}.json").read_text())
+    with torch.device("meta"):
+        model = BiRefNet(backbone)
+    ours = {k: (list(v.shape), str(v.dtype).removeprefix("torch.")) for k, v in model.state_dict().items()}
+    official = {k: (m["shape"], m["dtype"]) for k, m in manifest.items()}
+    assert sorted(ours) == sorted(official)
+    assert ours == official
+
+
+@pytest.mark.parametrize("window", [7, 12])
+def test_relative_position_index_equals_reference(window):
+    expected = np.load(PARITY_DIR / f"relpos_index_ws{window}.npy")
+    assert np.array_equal(relative_position_index(window).numpy(), expected)
+
+
+def test_shifted_window_mask_by_hand():
+    # A 4x4 grid, window 2, shift 1: the regions are rows {0,1},{2},{3} x cols {0,1},{2},{3}.
+    mask = shifted_window_mask(4, 4, 2, 1, torch.device("cpu"))
+    assert mask.shape == (4, 4, 4)
+    # Top-left window lies in one region: nothing masked.
+    assert torch.equal(mask[0], torch.zeros(4, 4))
+    # Bottom-right window: tokens (2,2),(2,3),(3,2),(3,3) are in four different regions.
+    assert torch.equal(mask[3], torch.full((4, 4), -100.0).fill_diagonal_(0.0))
+    # Top-right window: tokens (0,2),(0,3),(1,2),(1,3): columns 2 and 3 differ, rows agree.
+    expected = torch.tensor(
+        [[0, -100, 0, -100], [-100, 0, -100, 0], [0, -100, 0, -100], [-100, 0, -100, 0.0]]
+    )
+    assert torch.equal(mask[1], expected)
+
+
+@pytest.mark.parametrize("order", ["current", "legacy"])
+def test_patch_channel_order_by_hand(order):
+    n, c, h, w, gh, gw = 1, 3, 6, 8, 3, 2
+    x = torch.randn(n, c, h, w)
+    patches = image_to_patches(x, gh, gw, order)
+    ph, pw = h // gh, w // gw
+    assert patches.shape == (n, c * gh * gw, ph, pw)
+    for ch in range(c):
+        for row in range(gh):
+            for col in range(gw):
+                index = ch * gh * gw + row * gw + col if order == "current" else (col * gh + row) * c + ch
+                expected = x[0, ch, row * ph : (row + 1) * ph, col * pw : (col + 1) * pw]
+                assert torch.equal(patches[0, index], expected)
+
+
+@pytest.mark.parametrize("backbone,size", [("pvt_v2_b0", (64, 96)), ("swin_v1_t", (96, 64))])
+def test_non_square_input_gives_logits_of_the_input_size(backbone, size, tiny_state_dict):
+    torch.manual_seed(0)
+    model = BiRefNet(backbone).eval()
+    with torch.inference_mode():
+        out = model(torch.randn(2, 3, *size))
+    assert out.shape == (2, 1, *size)
+    assert torch.isfinite(out).all()
+
+
+def test_input_size_not_multiple_of_32_is_a_clear_error():
+    model = BiRefNet("pvt_v2_b0").eval()
+    with pytest.raises(BiRefNetError, match="multiples of 32"):
+        model(torch.randn(1, 3, 50, 64))
+
+
+def test_train_mode_returns_multi_stage_and_gradient_outputs(tiny_state_dict):
+    model = BiRefNet("pvt_v2_b0")
+    model.load_state_dict(tiny_state_dict)
+    model.train()
+    x = torch.randn(2, 3, 64, 128)
+    out = model(x)
+    assert isinstance(out, TrainOutput)
+    assert [tuple(t.shape) for t in out.logits] == [
+        (2, 1, 2, 4),
+        (2, 1, 4, 8),
+        (2, 1, 8, 16),
+        (2, 1, 64, 128),
+    ]
+    assert [tuple(t.shape) for t in out.gradient_preds] == [(2, 1, 2, 4), (2, 1, 4, 8), (2, 1, 8, 16)]
+    assert [tuple(t.shape) for t in out.gradient_labels] == [(2, 1, 64, 128)] * 3
+    loss = sum(t.mean() for t in out.logits + out.gradient_preds)
+    loss.backward()
+    assert model.decoder.gdt_convs_pred_4[0].weight.grad is not None
+    # The final logits in train mode equal the eval-mode logits (BN in eval for both to compare).
+    model.eval()
+    with torch.no_grad():
+        eval_out = model(x)
+    model.train()
+    for module in model.modules():
+        if isinstance(module, (torch.nn.BatchNorm2d, torch.nn.Dropout)):
+            module.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model(x).logits[-1], eval_out)
+
+
+def test_gradient_label_is_laplacian_times_upsampled_stage_logits(tiny_state_dict):
+    import kornia
+
+    model = BiRefNet("pvt_v2_b0")
+    model.load_state_dict(tiny_state_dict)
+    model.train()
+    x = torch.randn(2, 3, 64, 64)  # train-mode BatchNorm after global pooling needs a batch > 1
+    with torch.no_grad():
+        out = model(x)
+    target = kornia.filters.laplacian(x.mean(1, keepdim=True), kernel_size=5)
+    for stage_logits, label in zip(out.logits[:3], out.gradient_labels, strict=True):
+        up = torch.nn.functional.interpolate(stage_logits, size=(64, 64), mode="bilinear", align_corners=True)
+        torch.testing.assert_close(label, target * up)
