@@ -3,5 +3,7 @@
 from .errors import BiRefNetError
 from .loading import load_model
 from .model import BiRefNet, TrainOutput
+from .predict import predict
+from .registry import VARIANTS, Variant, get_variant
 
-__all__ = ["BiRefNet", "BiRefNetError", "TrainOutput", "load_model"]
+__all__ = ["VARIANTS", "BiRefNet", "BiRefNetError", "TrainOutput", "Variant", "get_variant", "load_model", "predict"]
