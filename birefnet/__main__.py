@@ -1,0 +1,8 @@
+"""`python -m birefnet ...`: see birefnet.cli."""
+
+import sys
+
+from birefnet.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
