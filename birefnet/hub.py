@@ -208,6 +208,8 @@ def resolve_model(
         return path, variant_for_path(path)
     if path.is_dir() and (path / "model.safetensors").is_file():
         return path / "model.safetensors", variant_for_path(path / "model.safetensors")
+    if path.is_dir():
+        raise BiRefNetError(f"Folder {path} holds no model.safetensors: give the checkpoint file itself.")
     if find_variant(text) is None and _looks_like_path(text):
         raise BiRefNetError(f"Checkpoint file {path} does not exist. Check the path or give a variant name.")
     variant = get_variant(text)

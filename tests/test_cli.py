@@ -69,6 +69,46 @@ def test_cutout_end_to_end(tmp_path, tiny_checkpoint):
     assert written.shape == (440, 680)
 
 
+def test_a_registry_name_loads_the_local_file_with_the_variants_patch_order(
+    tmp_path, tiny_checkpoint, capsys, monkeypatch
+):
+    import birefnet.loading
+    from birefnet.predict import predict
+
+    models = tmp_path / "models"
+    models.mkdir()
+    local = models / "BiRefNet-COD.safetensors"  # a legacy-order variant
+    shutil.copy(tiny_checkpoint, local)
+    image = Image.open(LEMUR).convert("RGB").resize((96, 64))
+    image.save(tmp_path / "small.png")
+    expected = predict(birefnet.loading.load_model(local, patch_order="legacy"), image, 64)[0]
+
+    loads = []
+    real_load_model = birefnet.loading.load_model
+
+    def recording_load_model(source, **kwargs):
+        loads.append((pathlib.Path(source), kwargs["patch_order"]))
+        return real_load_model(source, **kwargs)
+
+    monkeypatch.setattr(birefnet.loading, "load_model", recording_load_model)
+    code = main(
+        ["cutout", str(tmp_path / "small.png"), "--model", "birefnet-cod", "--models-dir", str(models),
+         "--out", str(tmp_path / "out"), "--resolution", "64", "--device", "cpu", "--no-download"]
+    )  # fmt: skip
+    assert code == 0
+    assert loads == [(local, "legacy")]
+    assert "not a known release" not in capsys.readouterr().err
+    written = torch.from_numpy(
+        np.asarray(Image.open(tmp_path / "out" / "small_mask.png")).astype(np.float32) / 255
+    )
+    assert (written - expected).abs().max() <= 1 / 255 + 1e-6
+    assert main(
+        ["cutout", str(tmp_path / "small.png"), "--model", "birefnet-cod", "--models-dir", str(models),
+         "--out", str(tmp_path / "out2"), "--resolution", "64", "--device", "cpu", "--patch-order", "current"]
+    ) == 0  # fmt: skip
+    assert loads[-1] == (local, "current")
+
+
 def test_user_errors_print_one_line_and_exit_2(tmp_path):
     result = run_cli(
         "cutout", str(tmp_path / "missing.png"), "--model", "BiRefNet", "--out", "o", cwd=tmp_path

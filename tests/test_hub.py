@@ -205,6 +205,8 @@ def test_resolve_model_errors(tmp_path):
         hub.resolve_model(str(tmp_path / "missing.safetensors"), models_dir, allow_download=True)
     with pytest.raises(BiRefNetError, match="Did you mean"):
         hub.resolve_model("BiRefNet_lightt", models_dir, allow_download=True)
+    with pytest.raises(BiRefNetError, match="holds no model.safetensors"):
+        hub.resolve_model(tmp_path, models_dir, allow_download=True)
 
 
 def test_default_models_dir_follows_the_environment(tmp_path, monkeypatch):
