@@ -127,7 +127,7 @@ class _ImageSource:
         if isinstance(images, (list, tuple)):
             images = _stack_pil_images(images)
         if isinstance(images, np.ndarray):
-            if images.dtype.kind not in "buf":
+            if images.dtype.kind not in "bf" and images.dtype not in (np.uint8, np.uint16):
                 raise BiRefNetError(
                     f"Unsupported image dtype {images.dtype}: use uint8 (0..255), uint16 or float (0..1)."
                 )

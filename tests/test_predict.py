@@ -107,6 +107,8 @@ def test_layouts_and_channel_counts_give_the_same_masks():
     assert torch.allclose(predict(model, torch.from_numpy(rgb8), 64), reference, atol=1e-6)
     assert torch.allclose(predict(model, torch.from_numpy(batch).permute(0, 3, 1, 2), 64), nhwc, atol=1e-6)
     assert torch.allclose(predict(model, as_float, 64), nhwc, atol=1e-6)
+    as_uint16 = batch.astype(np.uint16) * 257  # 0..65535
+    assert torch.allclose(predict(model, as_uint16, 64), nhwc, atol=1e-6)
     assert torch.allclose(predict(model, as_float.permute(0, 3, 1, 2).numpy(), 64), nhwc, atol=1e-6)
     assert torch.allclose(predict(model, rgba, 64), nhwc, atol=1e-6)  # alpha is ignored
     assert torch.allclose(predict(model, Image.fromarray(rgb8), 64), reference, atol=1e-6)
@@ -239,6 +241,7 @@ def test_a_model_in_training_mode_is_run_in_eval_and_restored():
         (np.zeros(8, dtype=np.float32), {}, "dimensions"),
         (np.full((8, 8, 3), 255.0, dtype=np.float32), {}, "divide 0..255 data by 255"),
         (np.zeros((8, 8, 3), dtype=np.int64), {}, "Unsupported image dtype"),
+        (np.zeros((8, 8, 3), dtype=np.uint32), {}, "Unsupported image dtype"),
         ("image.png", {}, "Unsupported image type"),
         (np.zeros((8, 8, 3), dtype=np.uint8), {"resolution": 0}, "out of range"),
         (np.zeros((8, 8, 3), dtype=np.uint8), {"resolution": -5}, "out of range"),
