@@ -49,8 +49,8 @@ def mae_loss(prob: Tensor, gt: Tensor) -> Tensor:
 
 
 def gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> Tensor:
-    """Normalised 2-D Gaussian window [size, size] (outer product of the 1-D window)."""
-    x = torch.arange(size, dtype=torch.float32) - size // 2
+    """Normalised 2-D Gaussian window [size, size] float64 (outer product of the 1-D window)."""
+    x = torch.arange(size, dtype=torch.float64) - size // 2
     g = torch.exp(-(x**2) / (2 * sigma**2))
     g = g / g.sum()
     return g[:, None] * g[None, :]

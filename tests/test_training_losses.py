@@ -1,0 +1,123 @@
+"""Losses and presets of training/ against hand-computed values and an independent SSIM."""
+
+import math
+
+import kornia
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage
+
+from training.losses import (
+    bce_loss,
+    gradient_loss,
+    gradient_target,
+    iou_loss,
+    mae_loss,
+    pixel_loss,
+    ssim_loss,
+    ssim_map,
+)
+from training.presets import get_preset, loss_weights_for_epoch, scaled_lr
+
+PROB = torch.tensor([0.5, 0.8, 0.2, 0.9]).view(1, 1, 2, 2)
+GT = torch.tensor([1.0, 1.0, 0.0, 0.0]).view(1, 1, 2, 2)
+
+
+def test_bce_iou_mae_match_hand_computed_values():
+    bce = -(math.log(0.5) + math.log(0.8) + math.log(0.8) + math.log(0.1)) / 4
+    assert bce_loss(PROB, GT).item() == pytest.approx(bce, rel=1e-6)
+    # IoU: intersection 0.5 + 0.8 = 1.3, union 2.4 + 2 - 1.3 = 3.1; summed over a batch of two.
+    batch_p, batch_g = torch.cat([PROB, PROB]), torch.cat([GT, GT])
+    assert iou_loss(batch_p, batch_g).item() == pytest.approx(2 * (1 - 1.3 / 3.1), rel=1e-6)
+    assert mae_loss(PROB, GT).item() == pytest.approx((0.5 + 0.2 + 0.2 + 0.9) / 4, rel=1e-6)
+
+
+def _numpy_ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """SSIM straight from its definition: 11x11 Gaussian (sigma 1.5) weights, zero outside the image."""
+    r = np.arange(11) - 5
+    g = np.exp(-(r**2) / (2 * 1.5**2))
+    w = np.outer(g, g) / np.outer(g, g).sum()
+
+    def blur(x):
+        return ndimage.correlate(x, w, mode="constant", cval=0.0)
+
+    mu_a, mu_b = blur(a), blur(b)
+    var_a, var_b, cov = blur(a * a) - mu_a**2, blur(b * b) - mu_b**2, blur(a * b) - mu_a * mu_b
+    c1, c2 = 0.01**2, 0.03**2
+    return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+
+
+def test_ssim_matches_direct_numpy_computation_and_kornia_interior():
+    gen = torch.Generator().manual_seed(0)
+    a = torch.rand(2, 1, 40, 48, generator=gen, dtype=torch.float64)
+    b = (a + 0.3 * torch.rand(2, 1, 40, 48, generator=gen, dtype=torch.float64)).clamp(0, 1)
+    ours = ssim_map(a, b)
+    for i in range(2):
+        expected = _numpy_ssim_map(a[i, 0].numpy(), b[i, 0].numpy())
+        np.testing.assert_allclose(ours[i, 0].numpy(), expected, rtol=1e-9, atol=1e-12)
+    # kornia with 'valid' padding gives the interior; its 'same' mode reflects at the border, which differs.
+    valid = kornia.metrics.ssim(a, b, 11, padding="valid")
+    torch.testing.assert_close(ours[..., 5:-5, 5:-5], valid, rtol=1e-7, atol=1e-9)
+    same = kornia.metrics.ssim(a, b, 11)
+    assert (same - ours).abs().amax() > 1e-3
+    expected_loss = (
+        1 - (1 + np.mean([_numpy_ssim_map(a[i, 0].numpy(), b[i, 0].numpy()) for i in range(2)])) / 2
+    )
+    assert ssim_loss(a, b).item() == pytest.approx(expected_loss, rel=1e-9)
+    assert ssim_loss(a, a).item() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_gradient_target_is_normalised_laplacian_of_channel_mean():
+    x = torch.randn(1, 3, 20, 24, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    kernel = np.ones((5, 5))
+    kernel[2, 2] = -24
+    kernel /= np.abs(kernel).sum()  # kornia's normalised Laplacian
+    mean = x.mean(dim=1)[0].numpy()
+    expected = ndimage.correlate(mean, kernel, mode="mirror")  # torch 'reflect' padding
+    np.testing.assert_allclose(gradient_target(x)[0, 0].numpy(), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_gradient_loss_hand_computed_and_upsampled():
+    def sig(v):
+        return 1 / (1 + math.exp(-v))
+
+    pred, label = 0.3, -1.2
+    expected = -(sig(label) * math.log(sig(pred)) + (1 - sig(label)) * math.log(1 - sig(pred)))
+    preds = [torch.full((1, 1, 2, 2), pred), torch.full((1, 1, 4, 4), pred)]
+    labels = [torch.full((1, 1, 8, 8), label), torch.full((1, 1, 8, 8), label)]
+    assert gradient_loss(preds, labels).item() == pytest.approx(2 * expected, rel=1e-5)
+
+
+def test_pixel_loss_sums_weighted_losses_over_upsampled_outputs():
+    gt = torch.zeros(1, 1, 8, 8)
+    gt[..., 2:6, 2:6] = 1
+    value = 0.4
+    logits = [torch.full((1, 1, s, s), math.log(value / (1 - value))) for s in (1, 2, 4, 8)]
+    weights = get_preset("General").loss_weights
+    total, parts = pixel_loss(logits, gt, weights)
+    prob = torch.full((1, 1, 8, 8), value)
+    fg = 16 / 64
+    bce = -(fg * math.log(value) + (1 - fg) * math.log(1 - value))
+    iou = 1 - (value * 16) / (value * 64 + 16 - value * 16)
+    mae = fg * (1 - value) + (1 - fg) * value
+    ssim = 1 - (1 + _numpy_ssim_map(prob[0, 0].double().numpy(), gt[0, 0].double().numpy()).mean()) / 2
+    assert parts["bce"].item() == pytest.approx(4 * 30 * bce, rel=1e-5)
+    assert parts["iou"].item() == pytest.approx(4 * 0.5 * iou, rel=1e-5)
+    assert parts["mae"].item() == pytest.approx(4 * 100 * mae, rel=1e-5)
+    assert parts["ssim"].item() == pytest.approx(4 * 10 * ssim, rel=1e-4)
+    assert total.item() == pytest.approx(sum(p.item() for p in parts.values()), rel=1e-6)
+
+
+def test_presets_and_last_epochs_switch():
+    dis = get_preset("dis5k")
+    assert (dis.lr, dis.epochs, dis.last_epochs) == (1e-4, 500, 40)
+    assert dis.loss_weights == {"bce": 30.0, "iou": 0.5, "ssim": 10.0}
+    assert get_preset("Matting").loss_weights == {"bce": 30.0, "mae": 100.0, "ssim": 10.0}
+    assert scaled_lr(1e-4, 16) == pytest.approx(2e-4)
+    assert loss_weights_for_epoch(dis.loss_weights, 460, 500, 40) == dis.loss_weights
+    assert loss_weights_for_epoch(dis.loss_weights, 461, 500, 40) == {"bce": 0.0, "iou": 0.25, "ssim": 10.0}
+    assert loss_weights_for_epoch(dis.loss_weights, 463, 500, 40)["iou"] == pytest.approx(0.5 * 0.5**3)
+    general = get_preset("General")
+    w = loss_weights_for_epoch(general.loss_weights, 182, 200, 20)
+    assert w["mae"] == pytest.approx(100 * 0.9**2) and w["bce"] == 0.0
