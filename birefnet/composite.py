@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from .errors import BiRefNetError
 
 FIT_MODES = ("cover", "contain", "stretch")
+BACKGROUNDS = ("transparent", "color", "image")
 
 # Guards the divisions of blur fusion where a window holds (almost) no foreground or no background.
 _FUSION_EPS = 1e-5
@@ -232,3 +233,33 @@ def comfy_mask_from_alpha(alpha: torch.Tensor) -> torch.Tensor:
     as the area to repaint for VAEEncodeForInpaint / SetLatentNoiseMask.
     """
     return 1.0 - alpha.float()
+
+
+def cut_out(
+    image: torch.Tensor,
+    alpha: torch.Tensor,
+    background: str = "transparent",
+    color: str = "#00ff00",
+    fix_edge_colors: bool = True,
+    fit: str = "cover",
+    background_image: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The Composite node's work: (IMAGE, ComfyUI alpha MASK ``1 - alpha``).
+
+    background: "transparent" -> RGBA ``[B, H, W, 4]``; "color" -> over ``color`` (see ``parse_color``);
+    "image" -> over ``background_image`` fitted with ``fit``. ``fix_edge_colors`` runs
+    ``estimate_foreground`` first. alpha: ``[B or 1, H, W]`` (or ``[H, W]``), 1 = foreground.
+    """
+    rgb, alpha = _check_pair(image, alpha)
+    foreground = estimate_foreground(rgb, alpha) if fix_edge_colors else rgb
+    if background == "transparent":
+        out = composite_rgba(foreground, alpha)
+    elif background == "color":
+        out = composite_over_color(foreground, alpha, parse_color(color))
+    elif background == "image":
+        if background_image is None:
+            raise BiRefNetError("background 'image' needs a background image: connect one or pick another mode.")
+        out = composite_over_image(foreground, alpha, background_image, fit)
+    else:
+        raise BiRefNetError(f"background {background!r} is unknown; use one of {', '.join(BACKGROUNDS)}.")
+    return out, comfy_mask_from_alpha(alpha).contiguous()

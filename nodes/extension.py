@@ -1,0 +1,30 @@
+"""The ComfyExtension listing the pack's nodes (V3 schema API); `comfy_entrypoint` is re-exported by the top-level __init__.py."""
+
+from __future__ import annotations
+
+from comfy_api.latest import ComfyExtension, io
+
+from .composite_node import BiRefNetComposite
+from .load_model_node import LoadBiRefNetModel
+from .model_files import register_model_folders
+from .refine_node import BiRefNetRefineMask
+from .remove_background_node import BiRefNetRemoveBackground
+from .segment_node import BiRefNetSegment
+
+NODE_CLASSES: list[type[io.ComfyNode]] = [
+    LoadBiRefNetModel,
+    BiRefNetSegment,
+    BiRefNetRefineMask,
+    BiRefNetComposite,
+    BiRefNetRemoveBackground,
+]
+
+
+class BiRefNetExtension(ComfyExtension):
+    async def get_node_list(self) -> list[type[io.ComfyNode]]:
+        return list(NODE_CLASSES)
+
+
+async def comfy_entrypoint() -> BiRefNetExtension:
+    register_model_folders()
+    return BiRefNetExtension()

@@ -1,0 +1,67 @@
+"""Load BiRefNet model node."""
+
+from __future__ import annotations
+
+from comfy_api.latest import io
+
+from .comfy_types import CATEGORY, BiRefNetModel
+from .model_files import model_choices
+from .model_handle import load_handle
+from .options import DEVICES, PATCH_ORDERS, PRECISIONS
+
+
+class LoadBiRefNetModel(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        choices = model_choices()
+        return io.Schema(
+            node_id="BiRefNetLoadModel",
+            display_name="Load BiRefNet model",
+            category=CATEGORY,
+            description=(
+                "Loads a BiRefNet checkpoint: a file from models/birefnet, models/BiRefNet or "
+                "models/background_removal (and their extra_model_paths.yaml entries), or a released variant "
+                "by name, downloaded into models/birefnet when 'allow_download' is on. The model is managed "
+                "by ComfyUI: moved to the GPU when used, offloaded when memory is needed."
+            ),
+            inputs=[
+                io.Combo.Input(
+                    "model",
+                    options=choices,
+                    default=choices[0],
+                    tooltip="A local checkpoint file, or a released variant name (downloaded if allowed).",
+                ),
+                io.Combo.Input(
+                    "device",
+                    options=list(DEVICES),
+                    default="auto",
+                    tooltip="auto: ComfyUI's device; cpu: always the CPU; gpu: ComfyUI's GPU (error if none).",
+                ),
+                io.Combo.Input(
+                    "precision",
+                    options=list(PRECISIONS),
+                    default="auto",
+                    tooltip="auto: fp32 weights with bf16/fp16 autocast on GPUs that support it, fp32 on CPU. "
+                    "fp16/bf16: weights stored in that precision (half the memory).",
+                ),
+                io.Combo.Input(
+                    "patch_order",
+                    options=list(PATCH_ORDERS),
+                    default="auto",
+                    tooltip="auto: as released (from the variant list; 'current' for unknown files). "
+                    "Override only for a file you know was trained with the other order.",
+                ),
+                io.Boolean.Input(
+                    "allow_download",
+                    default=False,
+                    tooltip="Download a variant that is not on disk from Hugging Face into models/birefnet.",
+                ),
+            ],
+            outputs=[BiRefNetModel.Output(display_name="model")],
+        )
+
+    @classmethod
+    def execute(
+        cls, model: str, device: str, precision: str, patch_order: str, allow_download: bool
+    ) -> io.NodeOutput:
+        return io.NodeOutput(load_handle(model, device, precision, patch_order, allow_download))

@@ -1,0 +1,57 @@
+"""Remove background: load + segment + composite with sensible defaults, for a first workflow."""
+
+from __future__ import annotations
+
+from comfy_api.latest import io
+
+from birefnet.composite import cut_out
+
+from .comfy_types import CATEGORY
+from .model_files import model_choices
+from .model_handle import BiRefNetHandle, load_handle, segment
+from .options import check_segment_image
+
+# The last model this node loaded, reused while its settings stay the same.
+_last_model: dict[tuple[str, bool], BiRefNetHandle] = {}
+
+
+def _model(choice: str, allow_download: bool) -> BiRefNetHandle:
+    key = (choice, allow_download)
+    if key not in _last_model:
+        _last_model.clear()
+        _last_model[key] = load_handle(choice, "auto", "auto", "auto", allow_download)
+    return _last_model[key]
+
+
+class BiRefNetRemoveBackground(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        choices = model_choices()
+        default = "BiRefNet" if "BiRefNet" in choices else choices[0]
+        return io.Schema(
+            node_id="BiRefNetRemoveBackground",
+            display_name="Remove background (BiRefNet)",
+            category=CATEGORY,
+            description=(
+                "One node for the common case: segments the image with BiRefNet at its native resolution and "
+                "returns an RGBA IMAGE (Save Image writes a transparent PNG) with clean edge colours, and the "
+                "foreground MASK (1 = foreground). For control use Load BiRefNet model, BiRefNet segment, "
+                "Refine mask and Composite."
+            ),
+            inputs=[
+                io.Image.Input("image"),
+                io.Combo.Input("model", options=choices, default=default),
+                io.Boolean.Input(
+                    "allow_download", default=False, tooltip="download the variant if not on disk"
+                ),
+            ],
+            outputs=[io.Image.Output(display_name="image"), io.Mask.Output(display_name="mask")],
+        )
+
+    @classmethod
+    def execute(cls, image, model: str, allow_download: bool) -> io.NodeOutput:
+        check_segment_image(image)
+        handle = _model(model, allow_download)
+        mask = segment(handle, image, None, batch_size=4)
+        rgba, _ = cut_out(image, mask, "transparent", fix_edge_colors=True)
+        return io.NodeOutput(rgba, mask)

@@ -1,0 +1,70 @@
+"""BiRefNet segment node: IMAGE -> MASK (1 = foreground)."""
+
+from __future__ import annotations
+
+from comfy_api.latest import io
+
+from birefnet.predict import DEFAULT_DYNAMIC_LONG_SIDE
+from birefnet.registry import DYNAMIC_MAX_SIDE, DYNAMIC_MIN_SIDE
+
+from .comfy_types import CATEGORY, BiRefNetModel
+from .model_handle import segment
+from .options import RESOLUTION_MODES, check_segment_image, resolution_argument
+
+
+class BiRefNetSegment(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="BiRefNetSegment",
+            display_name="BiRefNet segment",
+            category=CATEGORY,
+            description=(
+                "Foreground mask of every image of a batch (1 = foreground, 0 = background), at the image's "
+                "own size. Long batches (video frames) run in chunks of 'batch_size' with flat memory; Stop "
+                "takes effect between chunks."
+            ),
+            inputs=[
+                BiRefNetModel.Input("model"),
+                io.Image.Input("image"),
+                io.Combo.Input(
+                    "resolution",
+                    options=list(RESOLUTION_MODES),
+                    default="native",
+                    tooltip="native: the size the variant was trained at (1024x1024 for unknown files); "
+                    "custom: width x height below; dynamic: keep the aspect ratio, long side below.",
+                ),
+                io.Int.Input(
+                    "width", default=1024, min=32, max=4096, step=32, tooltip="custom resolution width"
+                ),
+                io.Int.Input(
+                    "height", default=1024, min=32, max=4096, step=32, tooltip="custom resolution height"
+                ),
+                io.Int.Input(
+                    "dynamic_long_side",
+                    default=DEFAULT_DYNAMIC_LONG_SIDE,
+                    min=DYNAMIC_MIN_SIDE,
+                    max=DYNAMIC_MAX_SIDE,
+                    step=32,
+                    tooltip="dynamic resolution: the model input's longer side",
+                ),
+                io.Int.Input(
+                    "batch_size",
+                    default=4,
+                    min=1,
+                    max=256,
+                    tooltip="frames per forward pass; lower it if the GPU runs out of memory",
+                ),
+            ],
+            outputs=[io.Mask.Output(display_name="mask")],
+        )
+
+    @classmethod
+    def execute(
+        cls, model, image, resolution: str, width: int, height: int, dynamic_long_side: int, batch_size: int
+    ) -> io.NodeOutput:
+        check_segment_image(image)
+        mask = segment(
+            model, image, resolution_argument(resolution, width, height), batch_size, dynamic_long_side
+        )
+        return io.NodeOutput(mask)
