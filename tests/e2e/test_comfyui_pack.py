@@ -1,0 +1,51 @@
+"""The pack loads in a real ComfyUI: no import error, nodes in /object_info, model folders, templates."""
+
+from __future__ import annotations
+
+from birefnet.registry import VARIANTS
+
+from .conftest import EXTRA_CHECKPOINT, PACK_NAME, TINY_CHECKPOINT
+
+NODE_IDS = {
+    "BiRefNetLoadModel": (["BIREFNET_MODEL"]),
+    "BiRefNetSegment": (["MASK"]),
+    "BiRefNetRefineMask": (["MASK"]),
+    "BiRefNetComposite": (["IMAGE", "MASK"]),
+    "BiRefNetRemoveBackground": (["IMAGE", "MASK"]),
+}
+EXAMPLES = {
+    "background_removal_transparent_png",
+    "inpainting_mask",
+    "video_matting",
+    "replace_background",
+    "remove_background_one_node",
+}
+
+
+def test_pack_imports_without_error(comfy_server, object_info):
+    log = comfy_server.log.read_text()
+    timing_lines = [line for line in log.splitlines() if line.rstrip().endswith(PACK_NAME)]
+    assert timing_lines, f"the pack is missing from ComfyUI's import times:\n{log[-3000:]}"
+    assert not any("IMPORT FAILED" in line for line in timing_lines), "\n".join(timing_lines)
+    assert "Traceback" not in log, log[-3000:]
+
+
+def test_nodes_are_listed_with_their_outputs(object_info):
+    for node_id, outputs in NODE_IDS.items():
+        assert node_id in object_info, node_id
+        assert object_info[node_id]["output"] == outputs
+        assert object_info[node_id]["category"] == "BiRefNet"
+        assert object_info[node_id]["description"]
+    assert "1 - alpha" in object_info["BiRefNetComposite"]["description"]
+
+
+def test_model_list_has_local_files_extra_paths_and_every_variant(object_info):
+    options = object_info["BiRefNetLoadModel"]["input"]["required"]["model"][1]["options"]
+    assert TINY_CHECKPOINT in options  # models/birefnet
+    assert EXTRA_CHECKPOINT in options  # a folder named only in extra_model_paths.yaml
+    assert set(VARIANTS) <= set(options)
+
+
+def test_example_workflows_are_served_as_templates(comfy_server):
+    templates = comfy_server.get("/workflow_templates")
+    assert set(templates[PACK_NAME]) == EXAMPLES
