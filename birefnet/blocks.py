@@ -80,11 +80,15 @@ class ASPPDeformable(nn.Module):
         self.dropout = nn.Dropout(0.5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branches = [self.aspp1(x)] + [branch(x) for branch in self.aspp_deforms]
-        pooled = self.global_avg_pool(x)
-        branches.append(F.interpolate(pooled, size=x.shape[2:], mode="bilinear", align_corners=True))
-        x = self.relu(self.bn1(self.conv1(torch.cat(branches, dim=1))))
-        return self.dropout(x)
+        # conv1 over the concatenation [aspp1, deforms..., global] equals the sum of its column blocks applied
+        # to each branch; projecting branch by branch keeps one 256-wide branch alive instead of all five.
+        # The global branch is constant over space (a 1x1 map resized), so its share is a per-channel bias.
+        blocks = self.conv1.weight.split(self.aspp1.bn.num_features, dim=1)
+        out = F.conv2d(self.aspp1(x), blocks[0])
+        for branch, weight in zip(self.aspp_deforms, blocks[1:-1], strict=True):
+            out = out + F.conv2d(branch(x), weight)
+        out = out + F.conv2d(self.global_avg_pool(x), blocks[-1])
+        return self.dropout(self.relu(self.bn1(out)))
 
 
 class BasicDecBlk(nn.Module):

@@ -133,3 +133,17 @@ def test_gradient_label_is_laplacian_times_upsampled_stage_logits(tiny_state_dic
     for stage_logits, label in zip(out.logits[:3], out.gradient_labels, strict=True):
         up = torch.nn.functional.interpolate(stage_logits, size=(64, 64), mode="bilinear", align_corners=True)
         torch.testing.assert_close(label, target * up)
+
+
+@pytest.mark.parametrize("h", [1, 2, 5, 17])
+def test_row_tiled_double_convolution_equals_the_direct_one(h):
+    from birefnet.decoder import _two_convs_in_row_tiles
+
+    torch.manual_seed(h)
+    first = torch.nn.Conv2d(3, 8, 3, padding=1)
+    weight, bias = torch.randn(1, 8, 3, 3), torch.randn(1)
+    x = torch.randn(2, 3, h, 7)
+    expected = torch.nn.functional.conv2d(first(x), weight, bias, padding=1)
+    for max_elements in (8 * 7 * 2, 8 * 7 * 2 * 3, 10**9):  # one row per tile, three rows, one tile
+        got = _two_convs_in_row_tiles(x, first, weight, bias, max_elements=max_elements)
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)

@@ -12,6 +12,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+# Upper bound on the elements of one chunk's attention bias / q, k, v (8M floats = 32 MiB in fp32).
+_ATTENTION_CHUNK_ELEMENTS = 1 << 23
+
 
 @dataclass(frozen=True)
 class SwinConfig:
@@ -38,7 +41,10 @@ SWIN_CONFIGS: dict[str, SwinConfig] = {
 
 def relative_position_index(window: int) -> torch.Tensor:
     """Index into the relative position bias table for a square window, int64 ``[w*w, w*w]``."""
-    ys, xs = torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")
+    # Built on the CPU explicitly: cheap, and it keeps a model built under torch.device("meta") light.
+    ys, xs = torch.meshgrid(
+        torch.arange(window, device="cpu"), torch.arange(window, device="cpu"), indexing="ij"
+    )
     ys, xs = ys.flatten(), xs.flatten()
     dy = ys[:, None] - ys[None, :] + (window - 1)
     dx = xs[:, None] - xs[None, :] + (window - 1)
@@ -83,7 +89,15 @@ class Mlp(nn.Module):
         self.fc2 = nn.Linear(hidden, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.act(self.fc1(x)))
+        """``[..., C]`` -> ``[..., C]``, in chunks of tokens so the hidden layer stays within about 32 MiB."""
+        flat = x.reshape(-1, x.shape[-1])
+        rows = max(1, _ATTENTION_CHUNK_ELEMENTS // self.fc1.out_features)
+        if flat.shape[0] <= rows:
+            return self.fc2(self.act(self.fc1(x)))
+        out = torch.empty_like(flat)
+        for start in range(0, flat.shape[0], rows):
+            out[start : start + rows] = self.fc2(self.act(self.fc1(flat[start : start + rows])))
+        return out.view_as(x)
 
 
 class WindowAttention(nn.Module):
@@ -105,23 +119,27 @@ class WindowAttention(nn.Module):
         return bias.view(n, n, self.num_heads).permute(2, 0, 1)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """x: ``[B*nW, w*w, C]``; mask: ``[nW, w*w, w*w]`` additive or None."""
+        """x: ``[B*nW, w*w, C]`` (windows batch-major); mask: ``[nW, w*w, w*w]`` additive, or None.
+
+        Windows are processed in chunks so that the attention bias (plus mask) and the q/k/v of one chunk stay
+        within about 32 MiB each, whatever the image size.
+        """
         bw, tokens, c = x.shape
-        heads = self.num_heads
-        q, k, v = self.qkv(x).view(bw, tokens, 3, heads, c // heads).permute(2, 0, 3, 1, 4).unbind(0)
-        bias = self.position_bias().to(q.dtype)  # [heads, T, T]
-        if mask is None:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.unsqueeze(0))
-        else:
-            # Fold the windows into the head axis so one [nW*heads, T, T] mask broadcasts over the batch.
-            nw = mask.shape[0]
-            bias = (bias.unsqueeze(0) + mask.to(q.dtype).unsqueeze(1)).reshape(1, nw * heads, tokens, tokens)
-            fold = (bw // nw, nw * heads, tokens, c // heads)
-            out = F.scaled_dot_product_attention(
-                q.reshape(fold), k.reshape(fold), v.reshape(fold), attn_mask=bias
-            )
-            out = out.view(bw, heads, tokens, c // heads)
-        return self.proj(out.transpose(1, 2).reshape(bw, tokens, c))
+        heads, head_dim = self.num_heads, c // self.num_heads
+        bias = self.position_bias().to(x.dtype).unsqueeze(0)  # [1, heads, T, T]
+        chunk = max(1, _ATTENTION_CHUNK_ELEMENTS // (heads * tokens * max(tokens, head_dim)))
+        out = x.new_empty(bw, tokens, c)
+        for start in range(0, bw, chunk):
+            stop = min(bw, start + chunk)
+            qkv = self.qkv(x[start:stop]).view(stop - start, tokens, 3, heads, head_dim)
+            q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # [n, heads, T, d]
+            attn_bias = bias
+            if mask is not None:
+                index = torch.arange(start, stop, device=mask.device) % mask.shape[0]
+                attn_bias = bias + mask[index].to(x.dtype).unsqueeze(1)  # [n, heads, T, T]
+            chunk_out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)
+            out[start:stop] = self.proj(chunk_out.transpose(1, 2).reshape(stop - start, tokens, c))
+        return out
 
 
 class SwinBlock(nn.Module):

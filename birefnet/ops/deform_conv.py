@@ -15,8 +15,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-# Upper bound on the elements of the sampled-column buffer per chunk (C * K * rows * W * N).
-_MAX_COLUMN_ELEMENTS = 1 << 24
+# Upper bound on the elements of the sampled-column buffer per chunk (C * K * rows * W * N): 16 MiB in fp32.
+_MAX_COLUMN_ELEMENTS = 1 << 22
 
 
 def _pair(value: int | tuple[int, int]) -> tuple[int, int]:
@@ -74,6 +74,8 @@ def deform_conv2d(
     scale_y, shift_y = 2.0 / h, 1.0 / h - 1.0
     scale_x, shift_x = 2.0 / w, 1.0 / w - 1.0
 
+    tracked = (x, offset, weight) if mask is None else (x, offset, weight, mask)
+    in_place = not (torch.is_grad_enabled() and any(t.requires_grad for t in tracked))
     rows_per_chunk = max(1, min(ho, _MAX_COLUMN_ELEMENTS // max(1, n * c * k * wo)))
     out = x.new_empty(n, out_channels, ho, wo)
     for r0 in range(0, ho, rows_per_chunk):
@@ -90,7 +92,10 @@ def deform_conv2d(
             align_corners=False,
         ).view(n, c, k, rows, wo)
         if mask is not None:
-            sampled = sampled * mask[:, None, :, r0:r1]
+            if in_place:
+                sampled.mul_(mask[:, None, :, r0:r1])
+            else:
+                sampled = sampled * mask[:, None, :, r0:r1]
         columns = sampled.view(n, c * k, rows * wo)
         out[:, :, r0:r1] = torch.matmul(kernel, columns).view(n, out_channels, rows, wo)
     if bias is not None:
