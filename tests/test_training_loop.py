@@ -110,6 +110,7 @@ def test_two_process_ddp_matches_one_process_with_accumulation(dataset, tmp_path
         "--size=64",
         "--batch-size=2",
         "--epochs=1",
+        "--last-epochs=1",
         "--device=cpu",
         "--no-progress",
     ]
@@ -132,5 +133,12 @@ def test_two_process_ddp_matches_one_process_with_accumulation(dataset, tmp_path
     assert written == ["epoch_0001.safetensors", "train_log.jsonl", "training_state.pt"]
     ddp_weights = load_file(tmp_path / "ddp" / "weights" / "epoch_0001.safetensors")
     single_weights = load_file(Path(single["weights"][0]))
-    for key, value in single_weights.items():
-        torch.testing.assert_close(ddp_weights[key], value, rtol=1e-4, atol=1e-5, msg=key)
+    # Parameters follow the same averaged gradients; BatchNorm running statistics differ by design (each
+    # DDP rank tracks its own micro-batches, rank 0's are saved; one process tracks all of them).
+    parameters = [name for name, _ in BiRefNet("pvt_v2_b0").named_parameters()]
+    assert set(parameters) < set(single_weights) == set(ddp_weights)
+    for key in parameters:
+        torch.testing.assert_close(ddp_weights[key], single_weights[key], rtol=1e-4, atol=1e-5, msg=key)
+    torch.manual_seed(0)  # the runs' initial weights (seed 0): training moved them
+    initial = BiRefNet("pvt_v2_b0").state_dict()["decoder.conv_out1.0.weight"]
+    assert (ddp_weights["decoder.conv_out1.0.weight"] - initial).abs().max() > 1e-6

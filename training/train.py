@@ -89,6 +89,11 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def micro_batch_seed(seed: int, step: int, slot: int) -> int:
+    """Torch seed for the micro-batch in ``slot`` (micro-step * world_size + rank) of optimizer step ``step``."""
+    return int(np.random.SeedSequence([seed, step, slot]).generate_state(1)[0])
+
+
 def set_seeds(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -271,6 +276,9 @@ def _train(config: TrainConfig, context: DistributedContext) -> dict[str, Any]:
             images = batch["image"].to(context.device, non_blocking=True)
             masks = batch["mask"].to(context.device, non_blocking=True)
             last_micro = micro == config.grad_accum - 1
+            # Dropout draws depend only on (seed, step, slot): DDP ranks and accumulation micro-steps that
+            # see the same micro-batch draw the same masks, and resumed runs need no mid-epoch RNG replay.
+            torch.manual_seed(micro_batch_seed(config.seed, step, micro * context.world_size + context.rank))
             sync = ddp_model.no_sync() if (context.enabled and not last_micro) else _null_context()
             with sync:
                 with torch.autocast(
