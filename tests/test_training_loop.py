@@ -29,6 +29,13 @@ def dataset(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="module")
+def small_dataset(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("synthetic_small")
+    write_thin_structure_dataset(folder, 4, seed=6, size=64)
+    return folder
+
+
 def _config(dataset, out, **overrides) -> TrainConfig:
     base = dict(
         data_root=str(dataset),
@@ -73,13 +80,13 @@ def test_saved_weights_use_official_keys_and_load_with_equal_logits(tmp_path):
         torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
 
 
-def test_interrupted_run_resumes_to_the_uninterrupted_result(dataset, tmp_path):
-    # 8 samples, batch 2 x 2 accumulation steps: 2 steps per epoch, 2 epochs, the second with the
-    # last-epochs loss switch. The interrupted run stops in the middle of epoch 1.
-    full = train(_config(dataset, tmp_path / "full", grad_accum=2))
-    part = train(_config(dataset, tmp_path / "part", grad_accum=2, max_steps=1))
+def test_interrupted_run_resumes_to_the_uninterrupted_result(small_dataset, tmp_path):
+    # 4 samples, batch 2: 2 steps per epoch, 2 epochs, the second with the last-epochs loss switch.
+    # The interrupted run stops in the middle of epoch 1.
+    full = train(_config(small_dataset, tmp_path / "full"))
+    part = train(_config(small_dataset, tmp_path / "part", max_steps=1))
     assert part["stopped_early"] and part["steps"] == 1
-    resumed = train(_config(dataset, tmp_path / "part", grad_accum=2))
+    resumed = train(_config(small_dataset, tmp_path / "part"))
     assert resumed["steps"] == full["steps"] == 4 and not resumed["stopped_early"]
     full_log, part_log = _log(tmp_path / "full"), _log(tmp_path / "part")
     assert [r["loss"] for r in part_log] == [r["loss"] for r in full_log]

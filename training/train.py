@@ -184,6 +184,12 @@ def _train(config: TrainConfig, context: DistributedContext) -> dict[str, Any]:
     epochs = config.epochs or preset.epochs
     last_epochs = preset.last_epochs if config.last_epochs is None else config.last_epochs
     lr = config.lr if config.lr is not None else scaled_lr(preset.lr, config.batch_size)
+    if last_epochs >= epochs and context.is_main:
+        print(
+            f"warning: --last-epochs {last_epochs} >= --epochs {epochs}: every epoch is in the region-loss "
+            "switch (BCE off, IoU x0.5 per epoch), as in the reference; pass a smaller --last-epochs to avoid it.",
+            file=sys.stderr,
+        )
     out = Path(config.output_dir)
     if context.is_main:
         (out / "weights").mkdir(parents=True, exist_ok=True)
