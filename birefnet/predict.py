@@ -275,7 +275,8 @@ def predict(
         multiples of 32 in 256..2304). Other sizes are rounded to multiples of 32.
     batch_size: images per forward pass; memory stays flat in the number of images.
     device: where to compute; None -> the model's device (the model is never moved).
-    dtype: compute dtype; None -> the model's parameter dtype. fp16/bf16 with an fp32 model uses autocast.
+    dtype: compute dtype; None -> the model's parameter dtype. fp16/bf16 (with an fp32, fp16 or bf16 model)
+        runs under autocast with a float32 input.
     progress: called as progress(done, total) after each chunk.
     """
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -289,11 +290,13 @@ def predict(
             f"The model is on {model_device} but device={device} was asked: move it with model.to()."
         )
     dtype = model_dtype if dtype is None else dtype
-    autocast = dtype != model_dtype
-    if autocast and not (model_dtype == torch.float32 and dtype in (torch.float16, torch.bfloat16)):
+    if dtype != model_dtype and not (model_dtype == torch.float32 and dtype in (torch.float16, torch.bfloat16)):
         raise BiRefNetError(
             f"The model's parameters are {model_dtype} but dtype={dtype} was asked: convert it with model.to({dtype})."
         )
+    # Reduced precision always runs under autocast with a float32 input, also for a model stored in fp16/bf16:
+    # normalisation layers and the residual streams then stay in float32, which keeps the masks close to fp32.
+    autocast = dtype != torch.float32
 
     mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
@@ -308,7 +311,7 @@ def predict(
                 x = F.interpolate(
                     x, size=(height, width), mode="bilinear", align_corners=False, antialias=True
                 )
-                x = ((x - mean) / std).to(model_dtype)
+                x = (x - mean) / std
                 if autocast:
                     with torch.autocast(device_type=device.type, dtype=dtype):
                         logits = _final_logits(model(x))

@@ -141,12 +141,13 @@ def test_chunks_equal_one_big_batch_and_report_progress():
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
-def test_half_precision_models_get_inputs_in_their_dtype(dtype):
+def test_half_precision_models_run_under_autocast_with_float32_inputs(dtype):
     image = smooth_image(30, 40)
     full = predict(MeanLogitModel(), image, 64)
     model = MeanLogitModel().to(dtype)
     half = predict(model, image, 64)
-    assert model.inputs[0].dtype == dtype
+    assert model.inputs[0].dtype == torch.float32
+    assert model.output_dtypes == [dtype]
     assert half.dtype == torch.float32
     assert (half - full).abs().max() < 2e-2
 

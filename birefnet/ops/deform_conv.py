@@ -58,7 +58,10 @@ def deform_conv2d(
     if offset.shape[1] != 2 * k:
         raise ValueError(f"deform_conv2d: offset has {offset.shape[1]} channels, expected {2 * k}")
 
-    dtype, device = x.dtype, x.device
+    # Sampling positions and the bilinear sampling itself are always float32: in bf16 a position near pixel 128
+    # would be rounded to half a pixel. Only the contraction with the kernel runs in the kernel's dtype.
+    dtype, device = torch.float32, x.device
+    source = x.float()
     # Base sampling positions per kernel point, [K, Ho, 1] rows and [K, 1, Wo] columns.
     ky, kx = torch.meshgrid(
         torch.arange(kh, device=device, dtype=dtype) * dh,
@@ -67,7 +70,8 @@ def deform_conv2d(
     )
     base_y = ky.reshape(k, 1, 1) + (torch.arange(ho, device=device, dtype=dtype) * sh - ph).view(1, ho, 1)
     base_x = kx.reshape(k, 1, 1) + (torch.arange(wo, device=device, dtype=dtype) * sw - pw).view(1, 1, wo)
-    offset = offset.view(n, k, 2, ho, wo)
+    offset = offset.float().view(n, k, 2, ho, wo)
+    mask = None if mask is None else mask.float()
     kernel = weight.reshape(out_channels, c * k)
     # grid_sample(align_corners=False) reads pixel coordinate p at normalised (2p + 1) / size - 1;
     # this mapping is exact for every size, 1 included.
@@ -85,7 +89,7 @@ def deform_conv2d(
         grid = torch.stack((pos_x * scale_x + shift_x, pos_y * scale_y + shift_y), dim=-1)  # [N,K,R,Wo,2]
         rows = r1 - r0
         sampled = F.grid_sample(
-            x,
+            source,
             grid.view(n, k * rows, wo, 2),
             mode="bilinear",
             padding_mode="zeros",
@@ -96,7 +100,7 @@ def deform_conv2d(
                 sampled.mul_(mask[:, None, :, r0:r1])
             else:
                 sampled = sampled * mask[:, None, :, r0:r1]
-        columns = sampled.view(n, c * k, rows * wo)
+        columns = sampled.view(n, c * k, rows * wo).to(kernel.dtype)
         out[:, :, r0:r1] = torch.matmul(kernel, columns).view(n, out_channels, rows, wo)
     if bias is not None:
         out += bias.view(1, -1, 1, 1)
