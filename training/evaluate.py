@@ -85,7 +85,10 @@ def evaluate_folders(
     pred_dir: str | Path, gt_dir: str | Path, with_hce: bool = True, progress: bool = True
 ) -> dict:
     """Metrics of the predictions in ``pred_dir`` against the masks in ``gt_dir``."""
-    samples = find_pairs(gt_dir, pred_dir)  # every GT needs a prediction
+    try:
+        samples = find_pairs(gt_dir, pred_dir)  # every ground truth needs a prediction
+    except BiRefNetError as exc:
+        raise BiRefNetError(f"Pairing predictions with ground truths failed: {exc}") from exc
     return evaluate_pairs([(read_grey(s.mask), s.image) for s in samples], with_hce, progress)
 
 
