@@ -37,6 +37,18 @@ PVT_V2_CONFIGS: dict[str, PvtV2Config] = {
 }
 
 
+def tokens_to_map(tokens: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """``[N, h*w, C]`` -> ``[N, C, h, w]`` as a channels-last view (no copy for contiguous tokens)."""
+    n, _, c = tokens.shape
+    return tokens.reshape(n, h, w, c).permute(0, 3, 1, 2)
+
+
+def map_to_tokens(x: torch.Tensor) -> torch.Tensor:
+    """``[N, C, h, w]`` -> ``[N, h*w, C]`` (no copy for a channels-last map)."""
+    n, c, h, w = x.shape
+    return x.permute(0, 2, 3, 1).reshape(n, h * w, c)
+
+
 class OverlapPatchEmbed(nn.Module):
     """Strided conv with overlap (kernel 7 stride 4, or kernel 3 stride 2) then LayerNorm (eps 1e-5)."""
 
@@ -48,8 +60,8 @@ class OverlapPatchEmbed(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
         """``[N, C, H, W]`` -> (tokens ``[N, h*w, dim]``, h, w)."""
         x = self.proj(x)
-        h, w = x.shape[-2:]
-        return self.norm(x.flatten(2).transpose(1, 2)), h, w
+        n, c, h, w = x.shape
+        return self.norm(x.permute(0, 2, 3, 1).reshape(n, h * w, c)), h, w
 
 
 class SpatialReductionAttention(nn.Module):
@@ -71,8 +83,8 @@ class SpatialReductionAttention(nn.Module):
         heads, head_dim = self.num_heads, c // self.num_heads
         q = self.q(x).view(n, tokens, heads, head_dim).transpose(1, 2)
         if self.sr_ratio > 1:
-            reduced = self.sr(x.transpose(1, 2).reshape(n, c, h, w)).flatten(2).transpose(1, 2)
-            x = self.norm(reduced)
+            reduced = self.sr(tokens_to_map(x, h, w))
+            x = self.norm(map_to_tokens(reduced))
         k, v = self.kv(x).view(n, -1, 2, heads, head_dim).permute(2, 0, 3, 1, 4).unbind(0)
         out = F.scaled_dot_product_attention(q, k, v)
         return self.proj(out.transpose(1, 2).reshape(n, tokens, c))
@@ -86,9 +98,7 @@ class DepthwiseConv(nn.Module):
         self.dwconv = nn.Conv2d(dim, dim, kernel_size=3, padding=1, groups=dim)
 
     def forward(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
-        n, tokens, c = x.shape
-        x = self.dwconv(x.transpose(1, 2).reshape(n, c, h, w))
-        return x.flatten(2).transpose(1, 2)
+        return map_to_tokens(self.dwconv(tokens_to_map(x, h, w)))
 
 
 class ConvMlp(nn.Module):
@@ -150,6 +160,6 @@ class PyramidVisionTransformerV2(nn.Module):
             for block in getattr(self, f"block{i}"):
                 tokens = block(tokens, h, w)
             tokens = getattr(self, f"norm{i}")(tokens)
-            x = tokens.transpose(1, 2).reshape(tokens.shape[0], -1, h, w)
+            x = tokens_to_map(tokens, h, w)
             outs.append(x)
         return outs
