@@ -147,3 +147,23 @@ def test_row_tiled_double_convolution_equals_the_direct_one(h):
     for max_elements in (8 * 7 * 2, 8 * 7 * 2 * 3, 10**9):  # one row per tile, three rows, one tile
         got = _two_convs_in_row_tiles(x, first, weight, bias, max_elements=max_elements)
         torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("h,w,window,shift", [(8, 8, 4, 2), (5, 7, 3, 1), (8, 8, 12, 6), (2, 9, 7, 0)])
+def test_window_layout_equals_pad_roll_partition(h, w, window, shift):
+    from birefnet.backbones.swin import window_layout
+
+    n, c = 2, 3
+    x = torch.randn(n, h * w, c)
+    hp, wp = h + (-h) % window, w + (-w) % window
+    # Reference: zero-pad right/bottom, roll by -shift, cut into row-major windows of row-major tokens.
+    grid = torch.nn.functional.pad(x.view(n, h, w, c), (0, 0, 0, wp - w, 0, hp - h))
+    grid = torch.roll(grid, shifts=(-shift, -shift), dims=(1, 2))
+    expected = grid.view(n, hp // window, window, wp // window, window, c).permute(0, 1, 3, 2, 4, 5)
+    expected = expected.reshape(n, -1, c)
+    layout = window_layout(h, w, window, shift, torch.device("cpu"))
+    padded = torch.cat((x, torch.zeros(n, 1, c)), dim=1)
+    assert torch.equal(padded.index_select(1, layout.gather), expected)
+    assert torch.equal(expected.index_select(1, layout.scatter), x)
+    assert layout.padded == (hp != h or wp != w)
+    assert (layout.mask is None) == (shift == 0)

@@ -7,6 +7,7 @@ Parameter names follow the released BiRefNet checkpoints under ``bb.``: ``patch_
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -58,13 +59,6 @@ def window_partition(x: torch.Tensor, window: int) -> torch.Tensor:
     return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, window * window, c)
 
 
-def window_reverse(windows: torch.Tensor, window: int, h: int, w: int) -> torch.Tensor:
-    """Inverse of :func:`window_partition`: ``[N * nW, window*window, C]`` -> ``[N, H, W, C]``."""
-    c = windows.shape[-1]
-    x = windows.view(-1, h // window, w // window, window, window, c)
-    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, h, w, c)
-
-
 def shifted_window_mask(h: int, w: int, window: int, shift: int, device: torch.device) -> torch.Tensor:
     """Additive attention mask ``[nW, w*w, w*w]`` (0 or -100) for shifted windows on a padded grid."""
     region = torch.zeros(h, w, device=device)
@@ -77,6 +71,31 @@ def shifted_window_mask(h: int, w: int, window: int, shift: int, device: torch.d
     ids = window_partition(region.view(1, h, w, 1), window).squeeze(-1)  # [nW, w*w]
     differ = ids[:, None, :] != ids[:, :, None]
     return torch.zeros(differ.shape, device=device).masked_fill(differ, -100.0)
+
+
+class WindowLayout(NamedTuple):
+    """Where every token of an ``h x w`` map goes when the map is zero-padded to whole windows, cyclically
+    shifted by ``-shift`` and cut into windows (windows row-major, tokens row-major inside a window)."""
+
+    gather: torch.Tensor  # [nW * T] token index per window slot; h*w marks a zero padding token
+    scatter: torch.Tensor  # [h * w] window slot of every token
+    padded: bool
+    mask: torch.Tensor | None  # [nW, T, T] additive shifted-window mask, None without a shift
+
+
+def window_layout(h: int, w: int, window: int, shift: int, device: torch.device) -> WindowLayout:
+    """The :class:`WindowLayout` of an ``h x w`` map (one gather replaces pad + roll + partition)."""
+    hp, wp = h + (-h) % window, w + (-w) % window
+    rows = (torch.arange(hp, device=device) + shift) % hp  # rolled row i reads padded row i + shift
+    cols = (torch.arange(wp, device=device) + shift) % wp
+    index = rows[:, None] * w + cols[None, :]
+    index = torch.where((rows[:, None] < h) & (cols[None, :] < w), index, torch.full_like(index, h * w))
+    gather = window_partition(index.view(1, hp, wp, 1), window).reshape(-1)
+    real = gather < h * w
+    scatter = torch.empty(h * w, dtype=torch.long, device=device)
+    scatter[gather[real]] = torch.arange(gather.numel(), device=device)[real]
+    mask = shifted_window_mask(hp, wp, window, shift, device) if shift else None
+    return WindowLayout(gather, scatter, hp != h or wp != w, mask)
 
 
 class Mlp(nn.Module):
@@ -154,24 +173,15 @@ class SwinBlock(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, dim * 4)
 
-    def forward(self, x: torch.Tensor, h: int, w: int, mask: torch.Tensor | None) -> torch.Tensor:
-        """x: ``[N, H*W, C]``; mask: the shifted-window mask of the padded grid (used when shifted)."""
+    def forward(self, x: torch.Tensor, layout: WindowLayout) -> torch.Tensor:
+        """x: ``[N, H*W, C]``; layout: the window layout of the map for this block's shift."""
         n, _, c = x.shape
-        win = self.window
-        shortcut = x
-        x = self.norm1(x).view(n, h, w, c)
-        pad_b, pad_r = (-h) % win, (-w) % win
-        if pad_b or pad_r:
-            x = F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
-        hp, wp = h + pad_b, w + pad_r
-        if self.shift:
-            x = torch.roll(x, shifts=(-self.shift, -self.shift), dims=(1, 2))
-        windows = self.attn(window_partition(x, win), mask if self.shift else None)
-        x = window_reverse(windows, win, hp, wp)
-        if self.shift:
-            x = torch.roll(x, shifts=(self.shift, self.shift), dims=(1, 2))
-        x = x[:, :h, :w].reshape(n, h * w, c)
-        x = shortcut + x
+        y = self.norm1(x)
+        if layout.padded:
+            y = torch.cat((y, y.new_zeros(n, 1, c)), dim=1)
+        windows = y.index_select(1, layout.gather).view(-1, self.window * self.window, c)
+        windows = self.attn(windows, layout.mask)
+        x = x + windows.view(n, -1, c).index_select(1, layout.scatter)
         return x + self.mlp(self.norm2(x))
 
 
@@ -207,11 +217,9 @@ class SwinStage(nn.Module):
 
     def forward(self, x: torch.Tensor, h: int, w: int) -> tuple[torch.Tensor, torch.Tensor, int, int]:
         """Returns (stage output ``[N, H*W, C]``, input of the next stage, its height, its width)."""
-        win = self.window
-        hp, wp = h + (-h) % win, w + (-w) % win
-        mask = shifted_window_mask(hp, wp, win, self.shift, x.device)
+        layouts = {shift: window_layout(h, w, self.window, shift, x.device) for shift in (0, self.shift)}
         for block in self.blocks:
-            x = block(x, h, w, mask)
+            x = block(x, layouts[block.shift])
         if self.downsample is None:
             return x, x, h, w
         return x, self.downsample(x, h, w), (h + 1) // 2, (w + 1) // 2
