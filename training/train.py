@@ -20,7 +20,7 @@ import json
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,6 @@ class TrainConfig:
     val_hce: bool = False
     device: str | None = None
     progress: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def micro_batch_seed(seed: int, step: int, slot: int) -> int:
@@ -156,7 +155,7 @@ def _resize_batch(batch: dict[str, torch.Tensor], size: tuple[int, int]) -> dict
     return resized
 
 
-def _check_config(config: TrainConfig, precision: torch.dtype | None) -> None:
+def _check_config(config: TrainConfig) -> None:
     w, h = config.size
     if w % 32 or h % 32:
         raise BiRefNetError(f"Training size {w}x{h}: width and height must be multiples of 32.")
@@ -179,7 +178,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
 def _train(config: TrainConfig, context: DistributedContext) -> dict[str, Any]:
     autocast_dtype = PRECISIONS.get(config.precision)
-    _check_config(config, autocast_dtype)
+    _check_config(config)
     preset = get_preset(config.preset)
     epochs = config.epochs or preset.epochs
     last_epochs = preset.last_epochs if config.last_epochs is None else config.last_epochs
