@@ -47,6 +47,7 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-augment", dest="augment", action="store_false", help="train without augmentations")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     work = Path(args.work or tempfile.mkdtemp(prefix="birefnet_synth_"))
@@ -68,6 +69,7 @@ def main() -> None:
         max_steps=args.steps,
         save_every_epochs=epochs,
         resume=False,
+        augment=args.augment,
         progress=False,
     )
     size = (args.size, args.size)
@@ -84,7 +86,10 @@ def main() -> None:
     print(
         f"train images {args.train_count}, held-out {args.test_count}, size {args.size}, batch {args.batch_size}"
     )
-    print(f"steps {summary['steps']} ({epochs} epochs), lr {args.lr}, final loss {summary['last_loss']:.3f}")
+    print(
+        f"steps {summary['steps']} ({epochs} epochs), lr {args.lr}, augment {args.augment}, "
+        f"final loss {summary['last_loss']:.3f}"
+    )
     print(f"training wall time {elapsed:.0f} s on {torch.get_num_threads()} CPU threads")
     print(f"held-out IoU: before training {before:.3f}, after {iou:.3f}")
     print(format_table({"synthetic held-out": metrics}))
