@@ -6,4 +6,13 @@ from .model import BiRefNet, TrainOutput
 from .predict import predict
 from .registry import VARIANTS, Variant, get_variant
 
-__all__ = ["VARIANTS", "BiRefNet", "BiRefNetError", "TrainOutput", "Variant", "get_variant", "load_model", "predict"]
+__all__ = [
+    "VARIANTS",
+    "BiRefNet",
+    "BiRefNetError",
+    "TrainOutput",
+    "Variant",
+    "get_variant",
+    "load_model",
+    "predict",
+]

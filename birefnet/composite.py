@@ -258,7 +258,9 @@ def cut_out(
         out = composite_over_color(foreground, alpha, parse_color(color))
     elif background == "image":
         if background_image is None:
-            raise BiRefNetError("background 'image' needs a background image: connect one or pick another mode.")
+            raise BiRefNetError(
+                "background 'image' needs a background image: connect one or pick another mode."
+            )
         out = composite_over_image(foreground, alpha, background_image, fit)
     else:
         raise BiRefNetError(f"background {background!r} is unknown; use one of {', '.join(BACKGROUNDS)}.")

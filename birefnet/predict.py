@@ -290,7 +290,9 @@ def predict(
             f"The model is on {model_device} but device={device} was asked: move it with model.to()."
         )
     dtype = model_dtype if dtype is None else dtype
-    if dtype != model_dtype and not (model_dtype == torch.float32 and dtype in (torch.float16, torch.bfloat16)):
+    if dtype != model_dtype and not (
+        model_dtype == torch.float32 and dtype in (torch.float16, torch.bfloat16)
+    ):
         raise BiRefNetError(
             f"The model's parameters are {model_dtype} but dtype={dtype} was asked: convert it with model.to({dtype})."
         )
