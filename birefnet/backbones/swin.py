@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..ops.linear import Linear
+
 # Upper bound on the elements of one chunk's attention bias / q, k, v (8M floats = 32 MiB in fp32).
 _ATTENTION_CHUNK_ELEMENTS = 1 << 23
 
@@ -103,9 +105,9 @@ class Mlp(nn.Module):
 
     def __init__(self, dim: int, hidden: int) -> None:
         super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
+        self.fc1 = Linear(dim, hidden)
         self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden, dim)
+        self.fc2 = Linear(hidden, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[..., C]`` -> ``[..., C]``, in chunks of tokens so the hidden layer stays within about 32 MiB."""
@@ -128,8 +130,8 @@ class WindowAttention(nn.Module):
         self.num_heads = num_heads
         self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, num_heads))
         self.register_buffer("relative_position_index", relative_position_index(window), persistent=True)
-        self.qkv = nn.Linear(dim, dim * 3)
-        self.proj = nn.Linear(dim, dim)
+        self.qkv = Linear(dim, dim * 3)
+        self.proj = Linear(dim, dim)
 
     def position_bias(self) -> torch.Tensor:
         """Relative position bias ``[heads, w*w, w*w]``."""
@@ -137,28 +139,34 @@ class WindowAttention(nn.Module):
         bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
         return bias.view(n, n, self.num_heads).permute(2, 0, 1)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """x: ``[B*nW, w*w, C]`` (windows batch-major); mask: ``[nW, w*w, w*w]`` additive, or None.
+    def forward(self, x: torch.Tensor, layout: WindowLayout) -> torch.Tensor:
+        """x: normalised tokens ``[N, H*W, C]`` -> attention output ``[N, H*W, C]`` (after ``proj``).
 
-        Windows are processed in chunks so that the attention bias (plus mask) and the q/k/v of one chunk stay
-        within about 32 MiB each, whatever the image size.
+        qkv and proj are per-token linear maps, so they run on the real tokens only: a zero padding token's
+        q, k and v are just ``qkv.bias``. The tokens are gathered into (shifted, padded) windows chunk by chunk,
+        so the attention bias plus mask of one chunk stays within about 32 MiB whatever the image size.
         """
-        bw, tokens, c = x.shape
+        n, _, c = x.shape
         heads, head_dim = self.num_heads, c // self.num_heads
-        bias = self.position_bias().to(x.dtype).unsqueeze(0)  # [1, heads, T, T]
+        tokens = self.window * self.window
+        if layout.padded:
+            x = torch.cat((x, x.new_zeros(n, 1, c)), dim=1)
+        qkv = self.qkv(x)  # [N, H*W (+1), 3C]
+        bias = self.position_bias().to(qkv.dtype).unsqueeze(0)  # [1, heads, T, T]
+        num_windows = layout.gather.numel() // tokens
         chunk = max(1, _ATTENTION_CHUNK_ELEMENTS // (heads * tokens * max(tokens, head_dim)))
-        out = x.new_empty(bw, tokens, c)
-        for start in range(0, bw, chunk):
-            stop = min(bw, start + chunk)
-            qkv = self.qkv(x[start:stop]).view(stop - start, tokens, 3, heads, head_dim)
-            q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # [n, heads, T, d]
+        windows_out = qkv.new_empty(n, num_windows * tokens, c)
+        for start in range(0, num_windows, chunk):
+            stop = min(num_windows, start + chunk)
+            index = layout.gather[start * tokens : stop * tokens]
+            part = qkv.index_select(1, index).view(n * (stop - start), tokens, 3, heads, head_dim)
+            q, k, v = part.permute(2, 0, 3, 1, 4).unbind(0)  # [N*w, heads, T, d]
             attn_bias = bias
-            if mask is not None:
-                index = torch.arange(start, stop, device=mask.device) % mask.shape[0]
-                attn_bias = bias + mask[index].to(x.dtype).unsqueeze(1)  # [n, heads, T, T]
-            chunk_out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)
-            out[start:stop] = self.proj(chunk_out.transpose(1, 2).reshape(stop - start, tokens, c))
-        return out
+            if layout.mask is not None:
+                attn_bias = (bias + layout.mask[start:stop].to(qkv.dtype).unsqueeze(1)).repeat(n, 1, 1, 1)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)  # [N*w, heads, T, d]
+            windows_out[:, start * tokens : stop * tokens] = out.transpose(1, 2).reshape(n, -1, c)
+        return self.proj(windows_out.index_select(1, layout.scatter))
 
 
 class SwinBlock(nn.Module):
@@ -175,13 +183,7 @@ class SwinBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, layout: WindowLayout) -> torch.Tensor:
         """x: ``[N, H*W, C]``; layout: the window layout of the map for this block's shift."""
-        n, _, c = x.shape
-        y = self.norm1(x)
-        if layout.padded:
-            y = torch.cat((y, y.new_zeros(n, 1, c)), dim=1)
-        windows = y.index_select(1, layout.gather).view(-1, self.window * self.window, c)
-        windows = self.attn(windows, layout.mask)
-        x = x + windows.view(n, -1, c).index_select(1, layout.scatter)
+        x = x + self.attn(self.norm1(x), layout)
         return x + self.mlp(self.norm2(x))
 
 
@@ -190,7 +192,7 @@ class PatchMerging(nn.Module):
 
     def __init__(self, dim: int) -> None:
         super().__init__()
-        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+        self.reduction = Linear(4 * dim, 2 * dim, bias=False)
         self.norm = nn.LayerNorm(4 * dim)
 
     def forward(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
