@@ -1,6 +1,7 @@
 """Time and peak memory of ``load_model`` + one forward on CPU, per backbone and resolution.
 
-Each case runs in a fresh subprocess so its peak RSS is its own. Weights are random, written in the official
+Each case runs in a fresh subprocess so its peak RSS is its own (the parent never imports torch: a forked
+child's peak RSS would otherwise include the parent's pages). Weights are random, written in the official
 format (safetensors) to a temporary file first. Also checks max|d| against the parity reference where one exists.
 
     python benchmarks/bench_model.py                      # the standard cases
@@ -79,7 +80,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one case in this process
     parser.add_argument("--checkpoint", help=argparse.SUPPRESS)
+    parser.add_argument("--write", help=argparse.SUPPRESS)  # internal: write a random checkpoint
     args = parser.parse_args()
+
+    if args.write:
+        backbone, folder = args.write.split(":", 1)
+        print(write_checkpoint(backbone, folder))
+        return
 
     if args.one:
         backbone, size = args.one.split(":")
@@ -95,7 +102,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for case in args.cases:
             backbone, _ = case.split(":")
-            checkpoint = write_checkpoint(backbone, folder)
+            checkpoint = subprocess.run(
+                [sys.executable, __file__, "--write", f"{backbone}:{folder}"],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
             cmd = [
                 sys.executable,
                 __file__,
