@@ -192,14 +192,16 @@ class _ImageSource:
             part = part.float() / 255.0
         else:
             part = part.float()
-            if not bool(torch.isfinite(part).all()):
+            low, high = (float(v) for v in torch.aminmax(part))  # one pass; NaN and inf propagate
+            if not (math.isfinite(low) and math.isfinite(high)):
                 raise BiRefNetError(f"Images {start}..{stop - 1} hold NaN or infinite values.")
-            if float(part.max()) > 1.5:
+            if high > 1.5:
                 raise BiRefNetError(
-                    f"Float images must be in 0..1, but images {start}..{stop - 1} reach {float(part.max()):g}: "
+                    f"Float images must be in 0..1, but images {start}..{stop - 1} reach {high:g}: "
                     f"divide 0..255 data by 255 (or pass it as uint8)."
                 )
-            part = part.clamp(0.0, 1.0)
+            if low < 0.0 or high > 1.0:
+                part = part.clamp(0.0, 1.0)
         if self.layout == "NHWC":
             part = part.permute(0, 3, 1, 2)
         channels = part.shape[1]
@@ -207,7 +209,7 @@ class _ImageSource:
             part = part.expand(-1, 3, -1, -1)
         elif channels == 4:
             part = part[:, :3]
-        return part.contiguous()
+        return part  # NHWC data stays a channels-last view: resizing reads it without a copy
 
 
 def _is_pil(obj: Any) -> bool:
@@ -309,25 +311,34 @@ def predict(
         with torch.inference_mode():
             for start in range(0, source.count, batch_size):
                 stop = min(start + batch_size, source.count)
-                x = source.chunk(start, stop, device)
-                x = F.interpolate(
-                    x, size=(height, width), mode="bilinear", align_corners=False, antialias=True
-                )
+                # Images are converted and resized one at a time (full-resolution work stays in cache; a
+                # whole chunk of 1080p frames at once is slower), only the network sees the batch.
+                x = torch.empty((stop - start, 3, height, width), device=device)
+                for i in range(start, stop):
+                    x[i - start] = F.interpolate(
+                        source.chunk(i, i + 1, device),
+                        size=(height, width),
+                        mode="bilinear",
+                        align_corners=False,
+                        antialias=True,
+                    )[0]
                 x = (x - mean) / std
                 if autocast:
                     with torch.autocast(device_type=device.type, dtype=dtype):
                         logits = _final_logits(model(x))
                 else:
                     logits = _final_logits(model(x))
-                mask = logits.float().sigmoid()
-                mask = F.interpolate(
-                    mask,
-                    size=(source.height, source.width),
-                    mode="bilinear",
-                    align_corners=False,
-                    antialias=True,
-                )
-                out[start:stop] = mask[:, 0].clamp_(0.0, 1.0).cpu()
+                masks = logits.float().sigmoid()
+                downscale = source.height < height or source.width < width  # antialiasing matters only then
+                for i in range(stop - start):
+                    mask = F.interpolate(
+                        masks[i : i + 1],
+                        size=(source.height, source.width),
+                        mode="bilinear",
+                        align_corners=False,
+                        antialias=downscale,
+                    )
+                    out[start + i] = mask[0, 0].clamp_(0.0, 1.0).cpu()
                 if progress is not None:
                     progress(stop, source.count)
     finally:
