@@ -121,8 +121,10 @@ def load_model(
         raise BiRefNetError(f"unknown patch order {patch_order!r}; use 'current' or 'legacy'.")
 
     backbone = infer_backbone(state_dict, name)
+    head = state_dict.get("cls_head.0.weight")
+    num_classes = head.shape[0] if head is not None and head.ndim == 2 else 0
     with torch.device("meta"):
-        model = BiRefNet(backbone, patch_order)
+        model = BiRefNet(backbone, patch_order, num_classes)
     _complete_buffers(model, state_dict)
     _check_keys(model, state_dict, name)
     for key, value in state_dict.items():

@@ -23,11 +23,13 @@ class TrainOutput(NamedTuple):
     gradient_preds: gradient-map logits of stages 4, 3, 2, ``[N,1,h_s,w_s]``.
     gradient_labels: gradient labels of stages 4, 3, 2, ``[N,1,H,W]``: the Laplacian of the input's channel
         mean times the stage logits upsampled to the input size.
+    class_logits: ``[N, num_classes]`` of the auxiliary classification head, None without one.
     """
 
     logits: list[torch.Tensor]
     gradient_preds: list[torch.Tensor]
     gradient_labels: list[torch.Tensor]
+    class_logits: torch.Tensor | None = None
 
 
 def gradient_target(x: torch.Tensor) -> torch.Tensor:
@@ -43,7 +45,9 @@ class BiRefNet(nn.Module):
     ``train()``: returns a :class:`TrainOutput`.
     """
 
-    def __init__(self, backbone: str = "swin_v1_l", patch_order: str = "current") -> None:
+    def __init__(
+        self, backbone: str = "swin_v1_l", patch_order: str = "current", num_classes: int = 0
+    ) -> None:
         super().__init__()
         if backbone not in BACKBONES:
             raise ValueError(f"unknown backbone {backbone!r}; known: {', '.join(BACKBONES)}")
@@ -56,8 +60,15 @@ class BiRefNet(nn.Module):
         self.bb = build_backbone(backbone)
         self.squeeze_module = nn.Sequential(BasicDecBlk(channels[0] + context, channels[0]))
         self.decoder = Decoder(channels, patch_order)  # type: ignore[arg-type]
+        self.channels = channels
+        # Optional auxiliary classification head (training only; no released checkpoint has one).
+        self.cls_head = self.class_head(num_classes) if num_classes > 0 else None
         # Set by the loader when the weights are a known release (see birefnet.registry).
         self.variant = None
+
+    def class_head(self, num_classes: int) -> nn.Sequential:
+        """A fresh auxiliary classification head: global average of x4 -> Linear -> ``num_classes`` logits."""
+        return nn.Sequential(nn.Linear(self.channels[0], num_classes))
 
     @property
     def patch_order(self) -> str:
@@ -71,18 +82,21 @@ class BiRefNet(nn.Module):
         self.decoder.patch_order = order
 
     def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Encoder on the input and on its half-resolution copy, concatenated; x4 gets the context fusion.
+        """Encoder on the input and on its half-resolution copy, concatenated on channels.
 
-        Returns ``[x1, x2, x3, x4]`` with ``2 * C_i`` channels at strides 4, 8, 16, 32 (x4 not squeezed yet).
+        Returns ``[x1, x2, x3, x4]`` with ``2 * C_i`` channels at strides 4, 8, 16, 32.
         """
         h, w = x.shape[2:]
         full = self.bb(x)
         half = self.bb(resize(x, (h // 2, w // 2)))
-        feats = [torch.cat((f, resize(g, f.shape[2:])), dim=1) for f, g in zip(full, half, strict=True)]
-        x1, x2, x3, x4 = feats
+        return [torch.cat((f, resize(g, f.shape[2:])), dim=1) for f, g in zip(full, half, strict=True)]
+
+    @staticmethod
+    def fuse_context(features: list[torch.Tensor]) -> torch.Tensor:
+        """x4 with x1, x2, x3 resized to its size concatenated in front (the context fusion)."""
+        x1, x2, x3, x4 = features
         size = x4.shape[2:]
-        x4 = torch.cat((resize(x1, size), resize(x2, size), resize(x3, size), x4), dim=1)
-        return [x1, x2, x3, x4]
+        return torch.cat((resize(x1, size), resize(x2, size), resize(x3, size), x4), dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | TrainOutput:
         if x.ndim != 4 or x.shape[1] != 3 or x.shape[2] % 32 or x.shape[3] % 32:
@@ -90,10 +104,15 @@ class BiRefNet(nn.Module):
                 f"BiRefNet expects input [N, 3, H, W] with H and W multiples of 32, got {tuple(x.shape)}; "
                 "resize the image first (birefnet.predict does this)."
             )
-        x1, x2, x3, x4 = self.encode(x)
-        x4 = self.squeeze_module(x4)
+        features = self.encode(x)
+        class_logits = None
+        if self.training and self.cls_head is not None:
+            class_logits = self.cls_head(features[3].mean(dim=(2, 3)))
+        features[3] = self.squeeze_module(self.fuse_context(features))
         if not self.training:
-            return self.decoder(x, [x1, x2, x3, x4])
+            return self.decoder(x, features)
         extras: dict[str, list[torch.Tensor]] = {"logits": [], "gradient_preds": [], "gradient_labels": []}
-        final = self.decoder(x, [x1, x2, x3, x4], gradient_target(x), extras)
-        return TrainOutput(extras["logits"] + [final], extras["gradient_preds"], extras["gradient_labels"])
+        final = self.decoder(x, features, gradient_target(x), extras)
+        return TrainOutput(
+            extras["logits"] + [final], extras["gradient_preds"], extras["gradient_labels"], class_logits
+        )

@@ -149,3 +149,34 @@ def test_two_process_ddp_matches_one_process_with_accumulation(dataset, tmp_path
     torch.manual_seed(0)  # the runs' initial weights (seed 0): training moved them
     initial = BiRefNet("pvt_v2_b0").state_dict()["decoder.conv_out1.0.weight"]
     assert (ddp_weights["decoder.conv_out1.0.weight"] - initial).abs().max() > 1e-6
+
+
+def test_auxiliary_classification_head_trains_on_dis5k_class_names(dataset, tmp_path):
+    # DIS5K-style names carry the class ("group#Group#class#Class#id"): two classes here.
+    root = tmp_path / "dis"
+    (root / "im").mkdir(parents=True)
+    (root / "gt").mkdir()
+    for i, image in enumerate(sorted((Path(dataset) / "im").iterdir())[:4]):
+        stem = f"1#Things#{i % 2}#{'Bag' if i % 2 else 'Kite'}#{i}"
+        (root / "im" / f"{stem}{image.suffix}").write_bytes(image.read_bytes())
+        mask = next((Path(dataset) / "gt").glob(f"{image.stem}.*"))
+        (root / "gt" / f"{stem}{mask.suffix}").write_bytes(mask.read_bytes())
+    out = tmp_path / "run"
+    train(_config(root, out, aux_classification=True, epochs=1, last_epochs=0))
+    log = _log(out)
+    assert all(entry["classification"] > 0 for entry in log if "classification" in entry)
+    assert any("classification" in entry for entry in log)
+    weights = load_file(str(next((out / "weights").glob("*.safetensors"))))
+    assert tuple(weights["cls_head.0.weight"].shape) == (2, 512)  # pvt_v2_b0: x4 has 2 * 256 channels
+    model = load_model(out / "weights" / next((out / "weights").glob("*.safetensors")).name)
+    assert model.cls_head is not None and model.cls_head[0].out_features == 2
+    model.train()
+    output = model(torch.randn(2, 3, 64, 64))
+    assert output.class_logits.shape == (2, 2)
+
+
+def test_auxiliary_classification_needs_class_names(dataset, tmp_path):
+    from birefnet.errors import BiRefNetError
+
+    with pytest.raises(BiRefNetError, match="aux-classification"):
+        train(_config(dataset, tmp_path / "run", aux_classification=True, epochs=1, last_epochs=0))

@@ -84,6 +84,7 @@ class TrainConfig:
     save_every_steps: int | None = None
     validate_every_epochs: int = 0  # 0 = never
     val_hce: bool = False
+    aux_classification: bool = False  # auxiliary class head on DIS5K class names (CE x5)
     device: str | None = None
     progress: bool = True
 
@@ -99,8 +100,9 @@ def set_seeds(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def build_model(config: TrainConfig, context: DistributedContext) -> BiRefNet:
-    """A fresh model (seeded), from a BiRefNet checkpoint, or with an ImageNet encoder."""
+def build_model(config: TrainConfig, context: DistributedContext, num_classes: int = 0) -> BiRefNet:
+    """A fresh model (seeded), from a BiRefNet checkpoint, or with an ImageNet encoder; with an auxiliary
+    classification head of ``num_classes`` outputs when that is > 0."""
     if config.init_checkpoint:
         from birefnet.loading import load_model
 
@@ -110,8 +112,10 @@ def build_model(config: TrainConfig, context: DistributedContext) -> BiRefNet:
                 f"--init-checkpoint {config.init_checkpoint} is a {model.backbone_name} model but "
                 f"--backbone is {config.backbone}; make them agree."
             )
+        if num_classes and (model.cls_head is None or model.cls_head[0].out_features != num_classes):
+            model.cls_head = model.class_head(num_classes)
     else:
-        model = BiRefNet(config.backbone)
+        model = BiRefNet(config.backbone, num_classes=num_classes)
         if config.imagenet_init:
             from .timm_init import imagenet_backbone_state, load_timm_weights
 
@@ -194,15 +198,20 @@ def _train(config: TrainConfig, context: DistributedContext) -> dict[str, Any]:
         (out / "weights").mkdir(parents=True, exist_ok=True)
     log = JsonlLog(out / LOG_FILE, context.is_main)
 
+    samples = split_samples(config.data_root, config.train_split)
+    classes = class_vocabulary(samples)
+    if config.aux_classification and not classes:
+        raise BiRefNetError(
+            f"--aux-classification needs class names in the file names (DIS5K style, e.g. "
+            f"'1#Accessories#1#Bag#123.jpg'), but none were found in {config.data_root}/{config.train_split}."
+        )
     set_seeds(config.seed)
-    model = build_model(config, context)
+    model = build_model(config, context, len(classes) if config.aux_classification else 0)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=preset.weight_decay)
     scaler = torch.amp.GradScaler(
         context.device.type, enabled=config.precision == "fp16" and context.device.type == "cuda"
     )
 
-    samples = split_samples(config.data_root, config.train_split)
-    classes = class_vocabulary(samples)
     load_size = config.size if config.dynamic_size is None else (config.dynamic_size[1],) * 2
     dataset = SegmentationDataset(
         samples, load_size, AugmentConfig() if config.augment else NO_AUGMENT, config.seed, classes
@@ -290,10 +299,16 @@ def _train(config: TrainConfig, context: DistributedContext) -> dict[str, Any]:
                     context.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None
                 ):
                     output = forward(images)
-                terms = birefnet_loss(output, masks, weights)
+                class_labels = batch["class_index"].to(context.device) if config.aux_classification else None
+                terms = birefnet_loss(
+                    output, masks, weights, class_logits=output.class_logits, class_labels=class_labels
+                )
                 scaler.scale(terms.total / config.grad_accum).backward()
             running = running + terms.total.detach() / config.grad_accum
-            for name, value in {**terms.parts, "gradient": terms.gradient}.items():
+            logged = {**terms.parts, "gradient": terms.gradient}
+            if config.aux_classification:
+                logged["classification"] = terms.classification
+            for name, value in logged.items():
                 parts_sum[name] = parts_sum.get(name, 0) + value.detach() / config.grad_accum
             micro += 1
             if not last_micro:
@@ -407,6 +422,11 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--save-every-steps", type=int, default=None)
     p.add_argument("--validate-every-epochs", type=int, default=0)
     p.add_argument("--val-hce", action="store_true", help="include HCE in validation")
+    p.add_argument(
+        "--aux-classification",
+        action="store_true",
+        help="auxiliary classification head on DIS5K class names (cross-entropy x5)",
+    )
     p.add_argument("--device", default=None)
     p.add_argument("--no-progress", dest="progress", action="store_false")
     return TrainConfig(**vars(p.parse_args(argv)))
