@@ -167,3 +167,15 @@ def test_window_layout_equals_pad_roll_partition(h, w, window, shift):
     assert torch.equal(expected.index_select(1, layout.scatter), x)
     assert layout.padded == (hp != h or wp != w)
     assert (layout.mask is None) == (shift == 0)
+
+
+@pytest.mark.parametrize("backbone", ["swin_v1_t", "pvt_v2_b0"])
+def test_a_batch_equals_its_images_one_by_one(backbone):
+    # 96x64: padded and shifted windows at every Swin stage, several windows per image.
+    torch.manual_seed(0)
+    model = BiRefNet(backbone).eval()
+    x = torch.randn(3, 3, 96, 64)
+    with torch.inference_mode():
+        batch = model(x)
+        single = torch.cat([model(x[i : i + 1]) for i in range(3)])
+    torch.testing.assert_close(batch, single, atol=1e-4, rtol=1e-4)

@@ -174,7 +174,6 @@ class SwinBlock(nn.Module):
 
     def __init__(self, dim: int, num_heads: int, window: int, shift: int) -> None:
         super().__init__()
-        self.window = window
         self.shift = shift
         self.norm1 = nn.LayerNorm(dim)
         self.attn = WindowAttention(dim, window, num_heads)
