@@ -61,7 +61,9 @@ def deform_conv2d(
     # Sampling positions and the bilinear sampling itself are always float32: in bf16 a position near pixel 128
     # would be rounded to half a pixel. Only the contraction with the kernel runs in the kernel's dtype.
     dtype, device = torch.float32, x.device
-    source = x.float()
+    # Channels-last: the channels of a pixel are adjacent, so each bilinear tap reads one contiguous run
+    # (grid_sample is several times faster on the CPU this way).
+    source = x.float().contiguous(memory_format=torch.channels_last)
     # Base sampling positions per kernel point, [K, Ho, 1] rows and [K, 1, Wo] columns.
     ky, kx = torch.meshgrid(
         torch.arange(kh, device=device, dtype=dtype) * dh,
