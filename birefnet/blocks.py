@@ -83,7 +83,8 @@ class ASPPDeformable(nn.Module):
         # conv1 over the concatenation [aspp1, deforms..., global] equals the sum of its column blocks applied
         # to each branch; projecting branch by branch keeps one 256-wide branch alive instead of all five.
         # The global branch is constant over space (a 1x1 map resized), so its share is a per-channel bias.
-        blocks = self.conv1.weight.split(self.aspp1.bn.num_features, dim=1)
+        # Contiguous blocks: a strided weight view sends oneDNN down a several times slower path.
+        blocks = [w.contiguous() for w in self.conv1.weight.split(self.aspp1.bn.num_features, dim=1)]
         out = F.conv2d(self.aspp1(x), blocks[0])
         for branch, weight in zip(self.aspp_deforms, blocks[1:-1], strict=True):
             out = out + F.conv2d(branch(x), weight)
