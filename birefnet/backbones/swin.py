@@ -163,7 +163,9 @@ class WindowAttention(nn.Module):
             q, k, v = part.permute(2, 0, 3, 1, 4).unbind(0)  # [N*w, heads, T, d]
             attn_bias = bias
             if layout.mask is not None:
-                attn_bias = (bias + layout.mask[start:stop].to(qkv.dtype).unsqueeze(1)).repeat(n, 1, 1, 1)
+                attn_bias = bias + layout.mask[start:stop].to(qkv.dtype).unsqueeze(1)  # [w, heads, T, T]
+                if n > 1:
+                    attn_bias = attn_bias.repeat(n, 1, 1, 1)
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)  # [N*w, heads, T, d]
             windows_out[:, start * tokens : stop * tokens] = out.transpose(1, 2).reshape(n, -1, c)
         return self.proj(windows_out.index_select(1, layout.scatter))
