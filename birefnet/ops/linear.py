@@ -18,7 +18,8 @@ _ONEDNN_DTYPES = (torch.float32, torch.bfloat16)
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """``x @ weight.T + bias`` for ``x`` of shape ``[..., in]``, ``weight`` ``[out, in]`` -> ``[..., out]``."""
-    if x.device.type != "cpu" or x.dtype not in _ONEDNN_DTYPES or not torch.backends.mkldnn.is_available():
+    onednn = torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
+    if x.device.type != "cpu" or x.dtype not in _ONEDNN_DTYPES or not onednn:
         return F.linear(x, weight, bias)
     if weight.dtype != x.dtype and not _cpu_autocast_enabled():
         return F.linear(x, weight, bias)
