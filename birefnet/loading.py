@@ -38,10 +38,10 @@ def parse_dtype(dtype: torch.dtype | str | None) -> torch.dtype:
     raise BiRefNetError(f"unsupported dtype {dtype!r}; use fp32, fp16 or bf16.")
 
 
-def _complete_buffers(model: BiRefNet, state_dict: dict[str, torch.Tensor]) -> None:
+def _complete_buffers(expected: dict[str, torch.Tensor], state_dict: dict[str, torch.Tensor]) -> None:
     """Add the entries older or slimmed checkpoints omit: Swin's relative_position_index and
     BatchNorm's num_batches_tracked (neither is learned)."""
-    for key, value in model.state_dict(keep_vars=True).items():
+    for key, value in expected.items():
         if key in state_dict:
             continue
         if key.endswith(".relative_position_index"):
@@ -51,8 +51,9 @@ def _complete_buffers(model: BiRefNet, state_dict: dict[str, torch.Tensor]) -> N
             state_dict[key] = torch.zeros((), dtype=torch.long)
 
 
-def _check_keys(model: BiRefNet, state_dict: dict[str, torch.Tensor], source: str) -> None:
-    expected = model.state_dict(keep_vars=True)
+def _check_keys(
+    model: BiRefNet, expected: dict[str, torch.Tensor], state_dict: dict[str, torch.Tensor], source: str
+) -> None:
     missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]
     if missing:
@@ -125,8 +126,9 @@ def load_model(
     num_classes = head.shape[0] if head is not None and head.ndim == 2 else 0
     with torch.device("meta"):
         model = BiRefNet(backbone, patch_order, num_classes)
-    _complete_buffers(model, state_dict)
-    _check_keys(model, state_dict, name)
+    expected = model.state_dict(keep_vars=True)  # names and shapes (parameters on meta)
+    _complete_buffers(expected, state_dict)
+    _check_keys(model, expected, state_dict, name)
     for key, value in state_dict.items():
         if value.is_floating_point():
             state_dict[key] = value.to(target_dtype)

@@ -63,25 +63,24 @@ def _expected_alpha(comfy_server, resolution, **refine) -> np.ndarray:
     return mask[0].numpy()
 
 
-def test_background_removal_to_transparent_png(comfy_server, object_info):
-    prompt = _prompt("background_removal_transparent_png", object_info)
+def _saved_rgba_alpha(comfy_server, prompt: dict) -> np.ndarray:
+    """Run a workflow with one SaveImage, check it wrote an RGBA PNG of the lemur's size, return its alpha 0..1."""
     entry = _run_ok(comfy_server, prompt)
     [png] = _single_output(comfy_server, entry, prompt, "SaveImage")
     image = Image.open(png)
     assert image.mode == "RGBA" and image.size == LEMUR_SIZE
-    alpha = np.asarray(image)[..., 3].astype(np.float32) / 255
+    return np.asarray(image)[..., 3].astype(np.float32) / 255
+
+
+def test_background_removal_to_transparent_png(comfy_server, object_info):
+    alpha = _saved_rgba_alpha(comfy_server, _prompt("background_removal_transparent_png", object_info))
     expected = _expected_alpha(comfy_server, (64, 64), feather_sigma=0.5)
     assert np.abs(alpha - expected).max() <= 1.5 / 255
     assert alpha.std() > 1e-3  # not a constant (random weights give a weak but varying mask)
 
 
 def test_one_node_remove_background(comfy_server, object_info):
-    prompt = _prompt("remove_background_one_node", object_info)
-    entry = _run_ok(comfy_server, prompt)
-    [png] = _single_output(comfy_server, entry, prompt, "SaveImage")
-    image = Image.open(png)
-    assert image.mode == "RGBA" and image.size == LEMUR_SIZE
-    alpha = np.asarray(image)[..., 3].astype(np.float32) / 255
+    alpha = _saved_rgba_alpha(comfy_server, _prompt("remove_background_one_node", object_info))
     assert (
         np.abs(alpha - _expected_alpha(comfy_server, None)).max() <= 1.5 / 255
     )  # native: 1024x1024 for unknown files
