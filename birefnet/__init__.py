@@ -1,5 +1,6 @@
 """BiRefNet in plain PyTorch: weight-exact with the released checkpoints, no ComfyUI imports."""
 
+from .compile import compile_model
 from .errors import BiRefNetError
 from .loading import load_model
 from .model import BiRefNet, TrainOutput
@@ -11,6 +12,7 @@ __all__ = [
     "BiRefNet",
     "BiRefNetError",
     "TrainOutput",
+    "compile_model",
     "Variant",
     "get_variant",
     "load_model",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from birefnet.errors import BiRefNetError
+from birefnet.precision import cpu_emulation_message
 from birefnet.registry import DYNAMIC_MAX_SIDE, DYNAMIC_MIN_SIDE
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -298,6 +300,8 @@ def predict(
         raise BiRefNetError(
             f"The model's parameters are {model_dtype} but dtype={dtype} was asked: convert it with model.to({dtype})."
         )
+    if device.type == "cpu" and (message := cpu_emulation_message(dtype)) is not None:
+        warnings.warn(message, stacklevel=2)
     # Reduced precision always runs under autocast with a float32 input, also for a model stored in fp16/bf16:
     # normalisation layers and the residual streams then stay in float32, which keeps the masks close to fp32.
     autocast = dtype != torch.float32

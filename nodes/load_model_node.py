@@ -41,8 +41,9 @@ class LoadBiRefNetModel(io.ComfyNode):
                     "precision",
                     options=list(PRECISIONS),
                     default="auto",
-                    tooltip="auto: fp32 weights with bf16/fp16 autocast on GPUs that support it, fp32 on CPU. "
-                    "fp16/bf16: weights stored in that precision (half the memory).",
+                    tooltip="auto: fp32 weights with fp16 (else bf16) autocast on GPUs that support it, fp32 on "
+                    "CPU. fp16/bf16: weights stored in that precision (half the memory). On a CPU, bf16 needs "
+                    "AVX512-BF16 or AMX and fp16 AVX512-FP16 or AMX-FP16 (refused where they would be emulated).",
                 ),
                 io.Combo.Input(
                     "patch_order",
@@ -56,12 +57,25 @@ class LoadBiRefNetModel(io.ComfyNode):
                     default=False,
                     tooltip="Download a variant that is not on disk from Hugging Face into models/birefnet.",
                 ),
+                io.Boolean.Input(
+                    "compile",
+                    default=False,
+                    optional=True,  # API-format prompts written before this option still run
+                    tooltip="torch.compile the model: faster runs after a slow first run at each resolution and "
+                    "batch size (a minute or more). Falls back to uncompiled if compiling fails.",
+                ),
             ],
             outputs=[BiRefNetModel.Output(display_name="model")],
         )
 
     @classmethod
     def execute(
-        cls, model: str, device: str, precision: str, patch_order: str, allow_download: bool
+        cls,
+        model: str,
+        device: str,
+        precision: str,
+        patch_order: str,
+        allow_download: bool,
+        compile: bool = False,
     ) -> io.NodeOutput:
-        return io.NodeOutput(load_handle(model, device, precision, patch_order, allow_download))
+        return io.NodeOutput(load_handle(model, device, precision, patch_order, allow_download, compile))

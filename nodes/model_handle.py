@@ -16,7 +16,7 @@ import comfy.model_patcher
 import comfy.utils
 import torch
 
-from birefnet import load_model
+from birefnet import compile_model, load_model
 from birefnet.errors import BiRefNetError
 from birefnet.predict import model_input_size, predict
 from birefnet.registry import Variant
@@ -59,9 +59,15 @@ def pick_devices(device: str) -> tuple[torch.device, torch.device]:
 
 
 def load_handle(
-    choice: str, device: str, precision: str, patch_order: str, allow_download: bool
+    choice: str,
+    device: str,
+    precision: str,
+    patch_order: str,
+    allow_download: bool,
+    compile: bool = False,
 ) -> BiRefNetHandle:
-    """Resolve (and maybe download) the checkpoint, load it and wrap it for ComfyUI's model management."""
+    """Resolve (and maybe download) the checkpoint, load it (``compile``: with torch.compile) and wrap it for
+    ComfyUI's model management."""
     path, variant = resolve_checkpoint(choice, allow_download)
     load_device, offload_device = pick_devices(device)
     weight_dtype, compute_dtype = choose_precision(
@@ -72,12 +78,15 @@ def load_handle(
     )
     order = patch_order_argument(patch_order, variant.patch_order if variant is not None else None)
     model = load_model(path, patch_order=order, device=offload_device, dtype=weight_dtype)
+    if compile:
+        compile_model(model)
     log.info(
-        "BiRefNet: loaded %s (%s, weights %s, compute %s)",
+        "BiRefNet: loaded %s (%s, weights %s, compute %s%s)",
         path,
         model.backbone_name,
         weight_dtype,
         compute_dtype,
+        ", compiled on first use" if compile else "",
     )
     patcher = comfy.model_patcher.ModelPatcher(model, load_device=load_device, offload_device=offload_device)
     return BiRefNetHandle(patcher=patcher, compute_dtype=compute_dtype, name=path.name, variant=variant)

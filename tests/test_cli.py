@@ -137,9 +137,12 @@ def test_missing_variant_without_download_says_where_to_put_it(tmp_path, capsys)
         (["--resolution", "0"], "out of range"),
         (["--batch-size", "0"], "--batch-size must be at least 1"),
         (["--model", "BiRefNet_lightt"], "Did you mean"),
+        (["--precision", "fp16"], "--precision fp16 on the CPU: fp16 on this CPU is emulated"),
     ],
 )
-def test_bad_settings_are_user_errors(tmp_path, tiny_checkpoint, capsys, extra, message):
+def test_bad_settings_are_user_errors(tmp_path, tiny_checkpoint, capsys, monkeypatch, extra, message):
+    # A CPU without fp16/bf16 matrix instructions, whatever this machine has.
+    monkeypatch.setattr("birefnet.precision.cpu_runs_natively", lambda dtype: dtype == torch.float32)
     args = [
         "cutout",
         str(LEMUR),
@@ -196,3 +199,22 @@ def test_variants_lists_the_registry(capsys):
 def test_no_command_prints_help_and_exits_2(capsys):
     assert main([]) == 2
     assert "cutout" in capsys.readouterr().err
+
+
+def test_compile_flag_compiles_and_writes_the_same_mask(tmp_path, tiny_checkpoint, monkeypatch):
+    import birefnet.compile
+
+    compiled = []
+    original = birefnet.compile.compile_model
+
+    def light_compile(model):  # Dynamo capture without Inductor's C++ build: seconds instead of minutes
+        compiled.append(model)
+        return original(model, backend="aot_eager")
+
+    monkeypatch.setattr(birefnet.compile, "compile_model", light_compile)
+    args = ["cutout", str(LEMUR), "--model", str(tiny_checkpoint), "--device", "cpu", "--resolution", "64"]
+    assert main([*args, "--out", str(tmp_path / "eager")]) == 0 and not compiled
+    assert main([*args, "--out", str(tmp_path / "compiled"), "--compile"]) == 0 and len(compiled) == 1
+    eager_mask = np.asarray(Image.open(tmp_path / "eager" / "lemur_mask.png")).astype(int)
+    compiled_mask = np.asarray(Image.open(tmp_path / "compiled" / "lemur_mask.png")).astype(int)
+    assert np.abs(eager_mask - compiled_mask).max() <= 1

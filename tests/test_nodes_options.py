@@ -21,7 +21,8 @@ CPU, CUDA = torch.device("cpu"), torch.device("cuda")
     "device,fp16_ok,bf16_ok,expected",
     [
         (CPU, True, True, (torch.float32, torch.float32)),  # CPU: always fp32, whatever the flags say
-        (CUDA, True, True, (torch.float32, torch.bfloat16)),
+        (CUDA, True, True, (torch.float32, torch.float16)),  # fp16 first: 3 more mantissa bits than bf16
+        (CUDA, False, True, (torch.float32, torch.bfloat16)),
         (CUDA, True, False, (torch.float32, torch.float16)),
         (CUDA, False, False, (torch.float32, torch.float32)),
     ],
@@ -33,8 +34,18 @@ def test_auto_precision_keeps_fp32_weights_and_autocasts(device, fp16_ok, bf16_o
 @pytest.mark.parametrize(
     "name,dtype", [("fp32", torch.float32), ("fp16", torch.float16), ("bf16", torch.bfloat16)]
 )
-def test_explicit_precision_sets_weights_and_compute(name, dtype):
+def test_explicit_precision_sets_weights_and_compute(name, dtype, monkeypatch):
+    monkeypatch.setattr("nodes.options.cpu_emulation_message", lambda dtype: None)  # a CPU with fp16 and bf16
     assert choose_precision(name, CPU, False, False) == (dtype, dtype)
+    assert choose_precision(name, CUDA, False, False) == (dtype, dtype)
+
+
+@pytest.mark.parametrize("name,dtype", [("fp16", torch.float16), ("bf16", torch.bfloat16)])
+def test_explicit_half_precision_refused_on_a_cpu_that_emulates_it(name, dtype, monkeypatch):
+    monkeypatch.setattr("birefnet.precision.cpu_runs_natively", lambda d: d != dtype)
+    with pytest.raises(BiRefNetError, match=f"precision '{name}' on the CPU: {name} on this CPU is emulated"):
+        choose_precision(name, CPU, True, True)
+    assert choose_precision(name, CUDA, True, True) == (dtype, dtype)  # GPUs are not asked
 
 
 def test_unknown_precision():

@@ -141,6 +141,7 @@ def test_chunks_equal_one_big_batch_and_report_progress():
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.filterwarnings("ignore:(fp16|bf16) on this CPU is emulated")  # tested in test_precision.py
 def test_half_precision_models_run_under_autocast_with_float32_inputs(dtype):
     image = smooth_image(30, 40)
     full = predict(MeanLogitModel(), image, 64)

@@ -172,6 +172,9 @@ def comfy_server(tmp_path_factory) -> ComfyServer:
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env["HF_HUB_OFFLINE"] = "1"  # the tests never download; a download attempt must fail fast and clearly
+    env["TORCHINDUCTOR_CACHE_DIR"] = str(
+        base / "inductor-cache"
+    )  # the compile test's build files, cleaned up
     with log.open("w") as out:
         process = subprocess.Popen(
             command, cwd=comfy_dir, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True

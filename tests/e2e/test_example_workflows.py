@@ -134,6 +134,7 @@ def test_composite_mask_output_plugs_into_join_image_with_alpha(comfy_server):
                 "precision": "fp32",
                 "patch_order": "auto",
                 "allow_download": False,
+                "compile": False,
             },
         },  # fmt: skip
         "3": {

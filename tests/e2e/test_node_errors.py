@@ -13,7 +13,7 @@ def _load_model(model=TINY_CHECKPOINT):
             "device": "auto",
             "precision": "auto",
             "patch_order": "auto",
-            "allow_download": False,
+            "allow_download": False,  # no "compile": prompts from before that option still run
         },
     }
 
