@@ -31,7 +31,8 @@ def compile_model(model: nn.Module, mode: str | None = None, backend: Any = "ind
     each new resolution or batch size compiles again, a minute or more on a CPU). The first compiler failure
     (e.g. no C++ compiler for Inductor's CPU code) is logged as a warning and the model runs eagerly from
     then on, so an opt-in compile never stops a run. Parameters, state_dict keys and outputs are unchanged
-    (fp32 outputs within 1e-5 of eager mode).
+    (fp32 outputs within 1e-5 of eager mode). Meant for inference: a deep copy of the compiled model would
+    still run the original's forward, so copy before compiling.
 
     mode: ``torch.compile`` mode, e.g. None (default), "reduce-overhead" (CUDA graphs) or "max-autotune".
     backend: ``torch.compile`` backend (tests use lighter ones than Inductor).
