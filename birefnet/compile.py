@@ -44,9 +44,18 @@ def compile_model(model: nn.Module, mode: str | None = None, backend: Any = "ind
     state = {"failed": False}
     compile_errors = _compile_errors()
 
+    seen_inputs: set[tuple] = set()
+
     def forward(*args: Any, **kwargs: Any) -> Any:
         if state["failed"]:
             return eager_forward(*args, **kwargs)
+        inputs = tuple((tuple(a.shape), a.dtype, a.device) for a in args if isinstance(a, torch.Tensor))
+        if inputs not in seen_inputs:  # a new shape compiles (minutes on a CPU): say so before the wait
+            seen_inputs.add(inputs)
+            log.info(
+                "BiRefNet: compiling for input %s (first run at this size; later runs are fast)",
+                ", ".join(f"{list(shape)} {dtype} on {device}" for shape, dtype, device in inputs),
+            )
         try:
             return compiled_forward(*args, **kwargs)
         except compile_errors as error:

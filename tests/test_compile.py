@@ -30,6 +30,19 @@ def test_compiled_model_gives_the_eager_logits(tiny_state_dict, tiny_model):
     assert compile_model(compiled, backend="aot_eager") is compiled  # compiling twice is a no-op
 
 
+def test_each_new_input_size_is_announced_once(tiny_model, caplog):
+    compile_model(tiny_model, backend="aot_eager")
+    with caplog.at_level(logging.INFO, logger="birefnet"), torch.inference_mode():
+        for size in (64, 64, 96, 64):
+            tiny_model(torch.zeros(1, 3, size, size))
+    announced = [r.getMessage() for r in caplog.records if "compiling for input" in r.getMessage()]
+    assert announced == [
+        f"BiRefNet: compiling for input [1, 3, {s}, {s}] torch.float32 on cpu (first run at this size; "
+        "later runs are fast)"
+        for s in (64, 96)
+    ]
+
+
 def test_a_failing_compiler_falls_back_to_eager_once(tiny_model, caplog):
     calls = []
 

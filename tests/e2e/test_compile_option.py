@@ -39,5 +39,6 @@ def test_compiled_model_gives_the_same_mask(comfy_server):
     assert np.abs(eager_mask - compiled_mask).max() <= 1
     log = comfy_server.log.read_text()
     assert "compiled on first use" in log  # the loader took the option
+    assert "BiRefNet: compiling for input [1, 3, 64, 64] torch.float32 on cpu" in log  # the wait is announced
     assert "torch.compile failed" not in log  # and Inductor really compiled it: no fall-back to eager
     assert any((comfy_server.base / "inductor-cache").rglob("*.py"))
