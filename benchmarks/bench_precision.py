@@ -34,6 +34,7 @@ import parity  # noqa: E402
 
 from birefnet import load_model  # noqa: E402
 from birefnet.loading import parse_dtype  # noqa: E402
+from birefnet.precision import cpu_emulation_message  # noqa: E402
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
@@ -74,10 +75,15 @@ def rounded(state: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, tor
     return {k: v.to(dtype).float() if v.is_floating_point() else v for k, v in state.items()}
 
 
-def iou(a: torch.Tensor, b: torch.Tensor) -> float:
+def intersection_union(a: torch.Tensor, b: torch.Tensor) -> tuple[int, int]:
+    """Pixel counts of the intersection and the union of the masks ``a > 0`` and ``b > 0``."""
     ma, mb = a > 0, b > 0
-    union = (ma | mb).sum().item()
-    return 1.0 if union == 0 else (ma & mb).sum().item() / union
+    return int((ma & mb).sum()), int((ma | mb).sum())
+
+
+def iou(a: torch.Tensor, b: torch.Tensor) -> float:
+    intersection, union = intersection_union(a, b)
+    return 1.0 if union == 0 else intersection / union
 
 
 def cases(args) -> list[tuple[str, dict, str, list[tuple[str, torch.Tensor, torch.Tensor | None]]]]:
@@ -127,13 +133,16 @@ def main() -> None:
             base, base_s = forward(fp32, x, args.device, torch.float32)
             vs_ref = f"{(base - ref.view_as(base)).abs().max().item():.2e}" if ref is not None else "-"
             for dtype in dtypes:
-                emulated = args.device == "cpu" and dtype == torch.float16
+                emulated = (
+                    cpu_emulation_message(dtype, args.device) is not None
+                )  # minutes a forward: no warm-up
                 low, low_s = forward(fp32, x, args.device, dtype, warm_up=not emulated)
                 floor, _ = forward(low_weights[dtype], x, args.device, torch.float32, warm_up=False)
                 d_sigmoid = (torch.sigmoid(low) - torch.sigmoid(base)).abs().max().item()
                 for i, other in enumerate((low, floor)):
-                    totals[dtype][2 * i] += ((other > 0) & (base > 0)).sum().item()
-                    totals[dtype][2 * i + 1] += ((other > 0) | (base > 0)).sum().item()
+                    intersection, union = intersection_union(other, base)
+                    totals[dtype][2 * i] += intersection
+                    totals[dtype][2 * i + 1] += union
                 print(
                     f"{name:<34}{str(dtype):>15}{base_s:>8.2f}{low_s:>8.2f}{iou(low, base):>8.4f}"
                     f"{iou(floor, base):>8.4f}{d_sigmoid:>9.3f}{vs_ref:>12}",

@@ -121,12 +121,13 @@ def _choose_device(name: str) -> Any:
 def _choose_dtype(precision: str, device: Any) -> Any:
     import torch
 
+    from birefnet.loading import parse_dtype
     from birefnet.precision import cpu_emulation_message
 
     if precision == "auto":
         return torch.float16 if device.type == "cuda" else torch.float32
-    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
-    if device.type == "cpu" and (message := cpu_emulation_message(dtype)) is not None:
+    dtype = parse_dtype(precision)
+    if (message := cpu_emulation_message(dtype, device)) is not None:
         raise BiRefNetError(f"--precision {precision} on the CPU: {message}")
     return dtype
 

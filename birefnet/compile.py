@@ -37,13 +37,12 @@ def compile_model(model: nn.Module, mode: str | None = None, backend: Any = "ind
     mode: ``torch.compile`` mode, e.g. None (default), "reduce-overhead" (CUDA graphs) or "max-autotune".
     backend: ``torch.compile`` backend (tests use lighter ones than Inductor).
     """
-    if getattr(model, "_birefnet_compiled", False):
+    if is_compiled(model):
         return model
     eager_forward = model.forward
     compiled_forward = torch.compile(eager_forward, dynamic=False, mode=mode, backend=backend)
     state = {"failed": False}
     compile_errors = _compile_errors()
-
     seen_inputs: set[tuple] = set()
 
     def forward(*args: Any, **kwargs: Any) -> Any:

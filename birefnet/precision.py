@@ -23,9 +23,10 @@ def cpu_runs_natively(dtype: torch.dtype) -> bool:
         return False
 
 
-def cpu_emulation_message(dtype: torch.dtype) -> str | None:
-    """Why ``dtype`` is a bad choice on this CPU, or None when it runs natively."""
-    if cpu_runs_natively(dtype):
+def cpu_emulation_message(dtype: torch.dtype, device: torch.device | str = "cpu") -> str | None:
+    """Why computing in ``dtype`` on ``device`` is a bad choice: a CPU that emulates it. None otherwise
+    (GPUs, float32, or a CPU that runs ``dtype`` natively)."""
+    if torch.device(device).type != "cpu" or cpu_runs_natively(dtype):
         return None
     name = _HALF_NAMES[dtype]
     return (

@@ -300,7 +300,7 @@ def predict(
         raise BiRefNetError(
             f"The model's parameters are {model_dtype} but dtype={dtype} was asked: convert it with model.to({dtype})."
         )
-    if device.type == "cpu" and (message := cpu_emulation_message(dtype)) is not None:
+    if (message := cpu_emulation_message(dtype, device)) is not None:
         warnings.warn(message, stacklevel=2)
     # Reduced precision always runs under autocast with a float32 input, also for a model stored in fp16/bf16:
     # normalisation layers and the residual streams then stay in float32, which keeps the masks close to fp32.

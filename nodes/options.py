@@ -46,7 +46,7 @@ def choose_precision(
     if precision not in _DTYPES:
         raise BiRefNetError(f"precision {precision!r} is unknown; use one of {', '.join(PRECISIONS)}.")
     dtype = _DTYPES[precision]
-    if device.type == "cpu" and (message := cpu_emulation_message(dtype)) is not None:
+    if (message := cpu_emulation_message(dtype, device)) is not None:
         raise BiRefNetError(f"precision {precision!r} on the CPU: {message}")
     return dtype, dtype
 

@@ -35,7 +35,9 @@ def test_auto_precision_keeps_fp32_weights_and_autocasts(device, fp16_ok, bf16_o
     "name,dtype", [("fp32", torch.float32), ("fp16", torch.float16), ("bf16", torch.bfloat16)]
 )
 def test_explicit_precision_sets_weights_and_compute(name, dtype, monkeypatch):
-    monkeypatch.setattr("nodes.options.cpu_emulation_message", lambda dtype: None)  # a CPU with fp16 and bf16
+    monkeypatch.setattr(
+        "nodes.options.cpu_emulation_message", lambda dtype, device: None
+    )  # a CPU with fp16 and bf16
     assert choose_precision(name, CPU, False, False) == (dtype, dtype)
     assert choose_precision(name, CUDA, False, False) == (dtype, dtype)
 

@@ -24,6 +24,8 @@ def test_message_names_the_dtype_and_the_way_out(dtype, name, monkeypatch):
     assert "use fp32" in message
     monkeypatch.setattr("birefnet.precision.cpu_runs_natively", lambda d: True)
     assert cpu_emulation_message(dtype) is None
+    monkeypatch.setattr("birefnet.precision.cpu_runs_natively", lambda d: False)
+    assert cpu_emulation_message(dtype, torch.device("cuda")) is None  # only CPUs emulate
 
 
 def test_probe_failure_counts_as_emulated(monkeypatch):
