@@ -73,6 +73,9 @@ class VideoReader:
                 f"start must be >= 0 and duration > 0 seconds, got start={start}, duration={duration}."
             )
         self.start, self.duration = float(start), duration
+        # Exact bounds: frame times are exact fractions (pts * time_base); 0.2 + 0.4 in floats is not 0.6.
+        self._start = Fraction(str(self.start))
+        self._end = None if duration is None else self._start + Fraction(str(float(duration)))
         target = os.fspath(source) if isinstance(source, (str, os.PathLike)) else source
         if isinstance(target, str) and not os.path.isfile(target):
             raise BiRefNetError(f"Video file {target} does not exist (or is not a file).")
@@ -151,7 +154,7 @@ class VideoReader:
     def events(self) -> Iterator[VideoFrame | AudioPacket]:
         """Video frames (decoded) and audio packets (undecoded), in file order, within start/duration."""
         av = import_av()
-        end = None if self.duration is None else self.start + self.duration
+        end = None if self.duration is None else self.start + self.duration  # for messages
         if self.start > 0:
             try:
                 self.container.seek(int(self.start / self.time_base), stream=self.stream, backward=True)
@@ -165,21 +168,21 @@ class VideoReader:
                 if packet.stream.type == "audio":
                     if packet.dts is None or packet.pts is None:
                         continue
-                    time = float(packet.pts * packet.time_base)
-                    if time >= self.start and (end is None or time < end):
+                    time = packet.pts * packet.time_base
+                    if (self._start == 0 or time >= self._start) and (self._end is None or time < self._end):
                         yield AudioPacket(packet, audio_index[packet.stream.index])
                     continue
                 for frame in packet.decode():
                     pts = frame.pts if frame.pts is not None else next_pts
-                    time = float(pts * self.time_base)
-                    if time < self.start - 1e-9:
+                    time = pts * self.time_base
+                    if time < self._start:
                         continue
-                    if end is not None and time >= end:
+                    if self._end is not None and time >= self._end:
                         return
                     pts = max(pts, next_pts)  # keep timestamps strictly increasing for the encoders
                     next_pts = pts + 1
                     decoded_any = True
-                    yield VideoFrame(self._to_rgb(frame), pts, time)
+                    yield VideoFrame(self._to_rgb(frame), pts, float(time))
         except av.error.FFmpegError as error:
             raise BiRefNetError(
                 f"{self.name} is damaged: decoding stopped with {error}. Repair or re-encode it "

@@ -145,7 +145,7 @@ def matte_video(
             offset_seconds = first_pts[0] * reader.time_base
             audio_offset[item.index] = int(offset_seconds / packet.time_base)
         shift = audio_offset[item.index]
-        if packet.pts - shift < 0:
+        if shift > 0 and packet.pts - shift < 0:  # before the chosen start (codec priming at 0 is kept)
             return
         packet.pts -= shift
         packet.dts -= shift

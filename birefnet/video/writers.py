@@ -6,7 +6,7 @@
 | prores      | ``.mov``                  | ProRes 4444 ``prores_ks``    | exact (lossless 16-bit alpha)   |
 | png         | folder of ``NNNNNN.png``  | PNG (Pillow), RGBA           | exact                           |
 | greenscreen | ``.mp4``                  | H.264 ``libx264``, yuv420p   | none: the subject over a colour |
-| mask        | ``.mp4``                  | H.264 ``libx264``, yuv420p   | the mask as grey video          |
+| mask        | ``.mp4``                  | H.264 ``libx264``, yuv420p   | the mask as grey video (crf 10) |
 
 Colour frames given to ``write`` are the blur-fusion foreground (``fix_edge_colors``), straight alpha.
 Timestamps are copied from the source (variable frame rate kept). Audio packets are copied unchanged into
@@ -233,7 +233,7 @@ class ContainerWriter(Writer):
             stream = self.container.add_stream("prores_ks", rate=frame_rate, options={"profile": "4444"})
             stream.pix_fmt = "yuva444p10le"
         else:
-            options = {"crf": "16", "preset": "fast"}
+            options = {"crf": "10" if fmt == "mask" else "16", "preset": "fast"}
             stream = self.container.add_stream("libx264", rate=frame_rate, options=options)
             stream.pix_fmt = "yuv420p"
         stream.width, stream.height = self.width + self.pad[0], self.height + self.pad[1]
