@@ -52,8 +52,8 @@ def test_load_video_matting_save_video(comfy_server, object_info):
         "inputs": {
             "video": [matting_id, 0],
             "filename_prefix": "e2e_stream/saved",
-            "format": "auto",
-            "codec": "auto",
+            "format": "mp4",
+            "codec": "h264",
         },
     }
     entry = comfy_server.run(prompt)
