@@ -131,6 +131,11 @@ def test_every_format_matches_predict_and_refine_per_frame(model, tmp_path):
     assert len(alphas) == 13 and webm_times == source_times
     differences = np.abs(np.stack(alphas).astype(int) - expected.astype(int))
     assert differences.max() <= VP9_TOLERANCE and differences.mean() < 1.5
+    with av.open(str(outputs["webm"])) as container:  # WebM cannot hold AAC: re-encoded to Opus
+        [audio] = container.streams.audio
+        assert audio.codec_context.name == "opus"
+        seconds = sum(frame.samples for frame in container.decode(audio)) / audio.codec_context.sample_rate
+    assert abs(seconds - 13 / 25) < 0.05
 
     with av.open(str(outputs["mask"])) as container:
         grey = [f.to_ndarray(format="gray") for f in container.decode(video=0)]

@@ -11,7 +11,7 @@
 Colour frames given to ``write`` are the blur-fusion foreground (``fix_edge_colors``), straight alpha.
 Timestamps are copied from the source (variable frame rate kept). Audio packets are copied unchanged into
 containers that can hold their codec (WebM: Opus/Vorbis; MP4/MOV: AAC, MP3, Opus, AC-3, ALAC, FLAC, PCM in
-MOV); others are left out with a warning. H.264 4:2:0 needs even sides: odd frames are padded by repeating the
+MOV); others are re-encoded (WebM: Opus; MP4/MOV: AAC) with a warning, or left out if that fails. H.264 4:2:0 needs even sides: odd frames are padded by repeating the
 last row/column (logged). PNG sequences keep timestamps in ``timestamps.txt`` (mkvmerge timecode format v2).
 """
 
@@ -59,6 +59,7 @@ _AUDIO_CODECS = {
     },
     "mp4": {"aac", "mp3", "opus", "ac3", "eac3", "alac", "flac"},
 }
+_TRANSCODE_TO = {"webm": "libopus", "mov": "aac", "mp4": "aac"}
 INTERRUPTED_SUFFIX = "_interrupted"
 
 
@@ -205,18 +206,32 @@ class ContainerWriter(Writer):
         try:
             self.stream = self._add_video_stream(fmt, frame_rate, time_base)
             self.audio_out: dict[int, Any] = {}
+            self.audio_transcode: dict[int, _AudioTranscoder] = {}
             for index, source in enumerate(audio_streams):
                 codec = source.codec_context.name
                 if codec in _AUDIO_CODECS[container_format]:
                     self.audio_out[index] = self.container.add_stream_from_template(source)
-                else:
+                    continue
+                target = _TRANSCODE_TO[container_format]
+                try:
+                    self.audio_transcode[index] = _AudioTranscoder(self.container, source, target)
                     log.warning(
-                        "%s: audio stream %d (%s) cannot be stored in %s and is left out; the prores format "
-                        "(MOV) keeps most audio codecs.",
+                        "%s: audio stream %d (%s) cannot be stored in %s as it is: re-encoded to %s.",
                         source_name,
                         index,
                         codec,
                         container_format.upper(),
+                        target,
+                    )
+                except Exception as error:  # an encoder or layout FFmpeg refuses: go on without this stream
+                    log.warning(
+                        "%s: audio stream %d (%s) cannot be stored in %s and is left out (%s); the prores "
+                        "format (MOV) keeps most audio codecs.",
+                        source_name,
+                        index,
+                        codec,
+                        container_format.upper(),
+                        error,
                     )
         except BaseException:
             self.container.close()
@@ -242,6 +257,9 @@ class ContainerWriter(Writer):
         return stream
 
     def add_audio(self, packet: Any, index: int) -> None:
+        if index in self.audio_transcode:
+            self.audio_transcode[index].add(packet)
+            return
         stream = self.audio_out.get(index)
         if stream is None:
             return
@@ -274,10 +292,50 @@ class ContainerWriter(Writer):
 
     def _finish(self) -> None:
         try:
+            for transcoder in self.audio_transcode.values():
+                transcoder.flush()
             for packet in self.stream.encode(None):
                 self.container.mux(packet)
         finally:
             self.container.close()
+
+
+class _AudioTranscoder:
+    """Re-encodes one source audio stream for a container that cannot hold its codec (AAC into WebM -> Opus).
+
+    Has its own decoder (the packets are shared with other writers), resamples to what the encoder takes.
+    """
+
+    def __init__(self, container: Any, source: Any, encoder: str) -> None:
+        av = import_av()
+        self.container = container
+        self.decoder = av.CodecContext.create(source.codec_context.name, "r")
+        if source.codec_context.extradata:
+            self.decoder.extradata = source.codec_context.extradata
+        rate = 48000 if encoder == "libopus" else (source.codec_context.sample_rate or 48000)
+        layout = "stereo" if source.codec_context.channels > 1 else "mono"
+        self.stream = container.add_stream(encoder, rate=rate)
+        self.stream.layout = layout
+        sample_format = self.stream.codec_context.codec.audio_formats[0].name
+        self.stream.format = sample_format
+        self.resampler = av.AudioResampler(format=sample_format, layout=layout, rate=rate)
+
+    def _encode(self, frames: Any) -> None:
+        for frame in frames:
+            for resampled in self.resampler.resample(frame):
+                for packet in self.stream.encode(resampled):
+                    self.container.mux(packet)
+
+    def add(self, packet: Any) -> None:
+        self._encode(self.decoder.decode(packet))
+
+    def flush(self) -> None:
+        self._encode(self.decoder.decode(None))
+        for resampled in self.resampler.resample(None):
+            for packet in self.stream.encode(resampled):
+                self.container.mux(packet)
+        for packet in self.stream.encode(None):
+            self.container.mux(packet)
 
 
 def _alpha_to_10_bit(alpha: np.ndarray) -> np.ndarray:
