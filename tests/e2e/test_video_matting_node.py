@@ -13,6 +13,7 @@ import torch
 
 from birefnet import load_model
 from birefnet.predict import predict
+from birefnet.refine import refine_mask
 from tests.video_samples import decode_rgb, write_video
 
 from .conftest import TINY_CHECKPOINT, execution_error
@@ -47,6 +48,7 @@ def _prores_alpha(path) -> list[np.ndarray]:
 def test_load_video_matting_save_video(comfy_server, object_info):
     prompt = _streaming_prompt(object_info, "clip.mp4", "prores", "e2e_stream/clip")
     [matting_id] = [nid for nid, node in prompt.items() if node["class_type"] == "BiRefNetExactVideoMatting"]
+    matting_inputs = prompt[matting_id]["inputs"]
     prompt["90"] = {
         "class_type": "SaveVideo",
         "inputs": {
@@ -64,9 +66,10 @@ def test_load_video_matting_save_video(comfy_server, object_info):
     frames, _, _ = decode_rgb(comfy_server.base / "input" / "clip.mp4")
     assert len(alphas) == len(frames) == 8
     model = load_model(comfy_server.base / "models" / "birefnet" / TINY_CHECKPOINT)
-    expected = (
-        (predict(model, np.stack(frames), (64, 64), batch_size=4) * 255).round().to(torch.uint8).numpy()
-    )
+    masks = predict(model, np.stack(frames), (64, 64), batch_size=4)
+    temporal_radius = matting_inputs["temporal_radius"]  # the example workflow smooths over 1 frame each side
+    assert temporal_radius == 1
+    expected = (refine_mask(masks, temporal_radius=temporal_radius) * 255).round().to(torch.uint8).numpy()
     np.testing.assert_array_equal(np.stack(alphas), expected)  # ProRes alpha is exact
     [saved] = comfy_server.output_files(entry, "90")
     with av.open(str(saved)) as container:
