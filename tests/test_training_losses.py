@@ -8,6 +8,7 @@ import pytest
 import torch
 from scipy import ndimage
 
+from birefnet.errors import BiRefNetError
 from training.losses import (
     bce_loss,
     gradient_loss,
@@ -19,7 +20,7 @@ from training.losses import (
     ssim_loss,
     ssim_map,
 )
-from training.presets import get_preset, loss_weights_for_epoch, scaled_lr
+from training.presets import default_drop_path_rate, get_preset, loss_weights_for_epoch, scaled_lr
 
 PROB = torch.tensor([0.5, 0.8, 0.2, 0.9]).view(1, 1, 2, 2)
 GT = torch.tensor([1.0, 1.0, 0.0, 0.0]).view(1, 1, 2, 2)
@@ -184,3 +185,10 @@ def test_matting_loss_after_one_switched_epoch():
 
 def test_mse_matches_hand_computed_value():
     assert mse_loss(PROB, GT).item() == pytest.approx((0.25 + 0.04 + 0.04 + 0.81) / 4, rel=1e-6)
+
+
+def test_drop_path_rate_defaults_per_encoder_family():
+    expected = {"swin_v1_t": 0.2, "swin_v1_l": 0.2, "pvt_v2_b0": 0.1, "pvt_v2_b5": 0.1}
+    assert {name: default_drop_path_rate(name) for name in expected} == expected
+    with pytest.raises(BiRefNetError, match="--backbone"):
+        default_drop_path_rate("resnet50")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from birefnet.backbones import BACKBONES
 from birefnet.errors import BiRefNetError
 
 # Per-epoch multipliers of the last-epochs switch (compounding from the first switched epoch); absent = x1.
@@ -77,7 +78,7 @@ def default_drop_path_rate(backbone: str) -> float:
     for family, rate in DROP_PATH_RATES.items():
         if backbone.startswith(family):
             return rate
-    raise BiRefNetError(f"No drop path rate known for backbone {backbone!r}; pass --drop-path-rate.")
+    raise BiRefNetError(f"Unknown backbone {backbone!r} (--backbone); choose one of {', '.join(BACKBONES)}.")
 
 
 def scaled_lr(base_lr: float, batch_size: int) -> float:
