@@ -61,21 +61,30 @@ def test_state_dict_keys_unchanged_by_drop_path(backbone):
     )
 
 
-@pytest.mark.parametrize("prob", [0.2 * i / 11 for i in (1, 5, 11)] + [0.5])
-def test_whole_samples_dropped_at_the_rate_and_survivors_scaled(prob):
-    module = DropPath(prob).train()
+@pytest.mark.parametrize("backbone", ["swin_v1_t", "pvt_v2_b0"])
+def test_each_block_drops_whole_samples_at_its_rate_and_scales_survivors(backbone):
+    with torch.device("meta"):
+        model = BiRefNet(backbone, drop_path_rate=default_drop_path_rate(backbone)).train()
+    modules = [m for m in model.modules() if isinstance(m, DropPath)]
     n = 20000
-    torch.manual_seed(123)
-    out = module(torch.ones(n, 7, 3))
-    per_sample = out.flatten(1)
-    dropped = (per_sample == 0).all(dim=1)
-    kept = torch.isclose(per_sample, torch.tensor(1 / (1 - prob)), rtol=1e-6, atol=0).all(dim=1)
-    assert bool((dropped | kept).all())  # a branch is dropped or kept as a whole, survivors x 1/(1-p)
-    sigma = math.sqrt(prob * (1 - prob) / n)
-    assert abs(dropped.float().mean().item() - prob) < 5 * sigma  # fixed seed: a fixed draw, no flakes
-    module.eval()
-    x = torch.randn(4, 5, 3)
-    assert module(x) is x
+    for index, module in enumerate(modules):
+        prob = module.drop_prob
+        torch.manual_seed(index)
+        x = torch.ones(n, 7, 3)
+        out = module(x)
+        if prob == 0:  # the first block
+            assert index == 0 and out is x
+            continue
+        per_sample = out.flatten(1)
+        dropped = (per_sample == 0).all(dim=1)
+        kept = torch.isclose(per_sample, torch.tensor(1 / (1 - prob)), rtol=1e-6, atol=0).all(dim=1)
+        assert bool((dropped | kept).all())  # a branch is dropped or kept as a whole, survivors x 1/(1-p)
+        sigma = math.sqrt(prob * (1 - prob) / n)
+        fraction = dropped.float().mean().item()
+        assert abs(fraction - prob) < 5 * sigma, (index, prob, fraction)  # fixed seeds: no flakes
+        module.eval()
+        assert module(x) is x
+        module.train()
 
 
 @pytest.mark.parametrize("kind", ["swin", "pvt"])
