@@ -114,7 +114,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--lengths", type=int, nargs="+", default=[300, 1200], help="streamed clip lengths")
-    parser.add_argument("--batch-frames", type=int, default=150, help="clip length for batch-vs-stream speed")
+    parser.add_argument("--batch-frames", type=int, default=150, help="clip length for batch-vs-stream speed (0: skip)")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads")
     parser.add_argument("--clips", type=Path, default=Path(tempfile.gettempdir()) / "birefnet_bench_clips")
@@ -137,7 +137,8 @@ def main() -> None:
         f"{args.threads} torch thread(s), torch {torch.__version__}; output: green-screen H.264 (mask: grey H.264)"
     )
     cases = [("stream", n, args.flat_format) for n in args.lengths]
-    cases += [("batch", args.batch_frames, "greenscreen"), ("stream", args.batch_frames, "greenscreen")]
+    if args.batch_frames > 0:
+        cases += [("batch", args.batch_frames, "greenscreen"), ("stream", args.batch_frames, "greenscreen")]
     results = {}
     for case, frames, fmt in cases:
         clip = make_clip(args.clips / f"clip_{frames}.mp4", frames)
