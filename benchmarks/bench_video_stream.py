@@ -114,7 +114,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--lengths", type=int, nargs="+", default=[300, 1200], help="streamed clip lengths")
-    parser.add_argument("--batch-frames", type=int, default=150, help="clip length for batch-vs-stream speed (0: skip)")
+    parser.add_argument(
+        "--batch-frames", type=int, default=150, help="clip length for batch-vs-stream speed (0: skip)"
+    )
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads")
     parser.add_argument("--clips", type=Path, default=Path(tempfile.gettempdir()) / "birefnet_bench_clips")
