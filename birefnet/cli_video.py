@@ -1,12 +1,18 @@
 """`python -m birefnet matte-video ...`: stream videos of any length through BiRefNet (see birefnet.video).
 
-Ctrl-C finishes each output written so far (playable, shorter) as ``<name>_interrupted<ext>`` and exits 130.
+Ctrl-C stops after the current chunk and finishes each output written so far (playable, shorter) as
+``<name>_interrupted<ext>``, exit code 130; a second Ctrl-C stops at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import pathlib
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .errors import BiRefNetError
@@ -110,6 +116,29 @@ def add_matte_video_parser(commands: Any) -> None:
     parser.set_defaults(handler=run_matte_video)
 
 
+@contextlib.contextmanager
+def _stop_between_chunks() -> Iterator[Callable[[], None]]:
+    """Ctrl-C asks to stop after the current chunk (the part done is then finished cleanly); a second Ctrl-C
+    stops at once. Yields the check that matte_video calls between chunks."""
+    asked = threading.Event()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if asked.is_set():
+            raise KeyboardInterrupt
+        asked.set()
+        print("\nstopping after this chunk (Ctrl-C again to stop at once)", file=sys.stderr)
+
+    def check() -> None:
+        if asked.is_set():
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield check
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _video_outputs(
     files: list[pathlib.Path], out_dir: pathlib.Path, formats: list[str]
 ) -> list[dict[str, pathlib.Path]]:
@@ -178,20 +207,22 @@ def run_matte_video(args: argparse.Namespace) -> int:
                     bar.total = max(total, done)
                 bar.update(done - bar.n)
 
-            result = matte_video(
-                model,
-                source,
-                paths,
-                resolution=resolution,
-                batch_size=args.batch_size,
-                dtype=dtype,
-                refine=refine,
-                color=color,
-                fix_edge_colors=not args.no_edge_fix,
-                start=args.start,
-                duration=args.duration,
-                progress=on_progress,
-            )
+            with _stop_between_chunks() as between_chunks:
+                result = matte_video(
+                    model,
+                    source,
+                    paths,
+                    resolution=resolution,
+                    batch_size=args.batch_size,
+                    dtype=dtype,
+                    refine=refine,
+                    color=color,
+                    fix_edge_colors=not args.no_edge_fix,
+                    start=args.start,
+                    duration=args.duration,
+                    progress=on_progress,
+                    between_chunks=between_chunks,
+                )
         for path in result.paths.values():
             print(f"wrote {path} ({result.frames} frames)")
     return 0

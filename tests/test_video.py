@@ -353,3 +353,40 @@ def test_cli_matte_video(tiny_checkpoint, tmp_path, capsys):
         == 2
     )
     assert "none.mp4" in capsys.readouterr().err
+
+
+def test_cli_ctrl_c_keeps_the_frames_done(tiny_checkpoint, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source = write_video(tmp_path / "clip.mp4", frames=300, width=64, height=48)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "birefnet", "matte-video", str(source), "--model", str(tiny_checkpoint),
+               "--out", str(out), "--format", "png", "--format", "prores", "--resolution", "64"]  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        preexec_fn=lambda: signal.signal(
+            signal.SIGINT, signal.SIG_DFL
+        ),  # background jobs start with it ignored
+    )
+    partial = out / ".clip_png.partial"
+    deadline = time.monotonic() + 120
+    while not (partial.is_dir() and any(partial.glob("*.png"))):
+        assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert sorted(p.name for p in out.iterdir()) == ["clip_interrupted.mov", "clip_png_interrupted"]
+    written = len(list((out / "clip_png_interrupted").glob("*.png")))
+    assert 0 < written < 300
+    assert len(_alpha_prores(out / "clip_interrupted.mov")[0]) == written  # finished, playable, same frames
+    assert "kept the shorter output" in err

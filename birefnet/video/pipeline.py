@@ -215,17 +215,24 @@ def matte_video(
         try:
             for smoothed, item in smoother.finish():
                 emit(smoothed, item)
-            result.interrupted = True
-            for fmt, writer in writers.items():
-                result.paths[fmt] = writer.commit(interrupted=True)
-            kept = ", ".join(str(p) for p in result.paths.values()) or "nothing (no frame was done)"
-            log.warning(
-                "Video matting interrupted after %d frames; kept the shorter output: %s", result.frames, kept
-            )
         except BaseException:
             for writer in writers.values():
                 writer.abort()
             raise
+        result.interrupted = True
+        for fmt, writer in writers.items():
+            try:
+                path = writer.commit(interrupted=True)
+            except Exception as error:  # this file cannot be finished: delete it, keep the others
+                log.warning("Could not finish %s after the interrupt (%s); deleted it.", writer.final, error)
+                writer.abort()
+                continue
+            if path is not None:
+                result.paths[fmt] = path
+        kept = ", ".join(str(p) for p in result.paths.values()) or "nothing (no frame was done)"
+        log.warning(
+            "Video matting interrupted after %d frames; kept the shorter output: %s", result.frames, kept
+        )
         raise
     except BaseException:
         for writer in writers.values():

@@ -129,9 +129,12 @@ class Writer:
     def _finish(self) -> None:
         raise NotImplementedError
 
-    def commit(self, interrupted: bool = False) -> Path:
-        """Finish the file and give it its final name (``<stem>_interrupted`` when cut short); the path."""
+    def commit(self, interrupted: bool = False) -> Path | None:
+        """Finish the file and give it its final name (``<stem>_interrupted`` when cut short); the path, or
+        None when nothing was written (interrupted before the first frame reached the file)."""
         self._finish()
+        if not self.temporary.exists():
+            return None
         final = self.final
         if interrupted:
             final = final.with_name(f"{final.stem}{INTERRUPTED_SUFFIX}{final.suffix}")
