@@ -10,7 +10,8 @@ through these helpers:
     color_input("color", default="#00ff00", tooltip="...")
     gpu_device_options()  /  resolve_gpu_device(option)
 
-``io`` and ``model_management`` can be replaced in tests (``schema_kwargs(io_module=...)``).
+``comfy_api.latest.io`` and ``comfy.model_management`` are imported when first needed; tests pass stand-ins
+(``schema_kwargs(io_module=...)``, ``gpu_device_options(model_management=...)``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from types import ModuleType
 from typing import Any
 
 import torch
-from comfy_api.latest import io
 
 SEARCH_ALIASES = ["remove background", "rembg", "matting", "cutout", "mask", "background removal", "birefnet"]
 """Words the node search (ComfyUI >= 0.38) also finds the pack's nodes by."""
@@ -40,28 +40,34 @@ def accepts_keyword(function: Any, keyword: str) -> bool:
     return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
 
 
+def _io(io_module: ModuleType | None) -> ModuleType:
+    if io_module is not None:
+        return io_module
+    from comfy_api.latest import io
+
+    return io
+
+
 def schema_kwargs(io_module: ModuleType | None = None, **kwargs: Any) -> dict[str, Any]:
     """The subset of ``kwargs`` the running ``io.Schema`` accepts (e.g. ``search_aliases``)."""
-    schema_class = (io_module or io).Schema
+    schema_class = _io(io_module).Schema
     return {key: value for key, value in kwargs.items() if accepts_keyword(schema_class, key)}
 
 
 def input_kwargs(io_module: ModuleType | None = None, **kwargs: Any) -> dict[str, Any]:
     """The subset of ``kwargs`` every widget input of the running ComfyUI accepts (e.g. ``advanced=True``)."""
-    module = io_module or io
+    module = _io(io_module)
     widgets = (module.Int.Input, module.Float.Input, module.Boolean.Input, module.Combo.Input)
     return {key: value for key, value in kwargs.items() if all(accepts_keyword(w, key) for w in widgets)}
 
 
-def color_input(
-    id: str, default: str, tooltip: str, io_module: ModuleType | None = None, **kwargs: Any
-) -> io.Input:
+def color_input(id: str, default: str, tooltip: str, io_module: ModuleType | None = None, **kwargs: Any) -> Any:
     """A colour picker (``io.Color``, value ``"#rrggbb"``) where ComfyUI has one, else a text field.
 
     Both store the colour as the same ``#RRGGBB`` string, so saved workflows load in either version; the text
     field also takes ``R, G, B``.
     """
-    module = io_module or io
+    module = _io(io_module)
     color = getattr(module, "Color", None)
     if color is not None and hasattr(color, "Input"):
         return color.Input(id, default=default, tooltip=tooltip, **kwargs)
