@@ -61,7 +61,9 @@ def input_kwargs(io_module: ModuleType | None = None, **kwargs: Any) -> dict[str
     return {key: value for key, value in kwargs.items() if all(accepts_keyword(w, key) for w in widgets)}
 
 
-def color_input(id: str, default: str, tooltip: str, io_module: ModuleType | None = None, **kwargs: Any) -> Any:
+def color_input(
+    id: str, default: str, tooltip: str, io_module: ModuleType | None = None, **kwargs: Any
+) -> Any:
     """A colour picker (``io.Color``, value ``"#rrggbb"``) where ComfyUI has one, else a text field.
 
     Both store the colour as the same ``#RRGGBB`` string, so saved workflows load in either version; the text
