@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 import torch
 
+from . import coexistence_setup
 from .comfyui_setup import REPO_ROOT, ensure_comfyui
 
 PACK_NAME = "comfyui-birefnet-exact"
@@ -161,7 +162,8 @@ def comfy_server(tmp_path_factory) -> ComfyServer:
     _write_checkpoints(base / "models" / "birefnet", extra)
     _write_inputs(comfy_python, base / "input")
     extra_yaml = base / "extra_model_paths.yaml"
-    extra_yaml.write_text(f"birefnet_e2e:\n    base_path: {extra}\n    birefnet: .\n")
+    coexistence = coexistence_setup.install(base, PACK_NAME, base / "models" / "birefnet" / TINY_CHECKPOINT)
+    extra_yaml.write_text(f"birefnet_e2e:\n    base_path: {extra}\n    birefnet: .\n" + coexistence)
 
     port = _free_port()
     log = base / "comfyui.log"
