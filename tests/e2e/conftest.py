@@ -3,7 +3,8 @@
 Session setup: build or reuse the cached ComfyUI (``comfyui_setup.py``), make a throw-away base
 directory (``--base-directory``: custom_nodes with a symlink to this repository, models, input, output),
 write a small random-weight pvt_v2_b0 checkpoint into ``models/birefnet``, and a second copy into a folder
-that only ``extra_model_paths.yaml`` names; start ``main.py --cpu`` on a free port and wait for it. The
+that only ``extra_model_paths.yaml`` names, plus the stand-ins of other packs and core's model files from
+``coexistence_setup.py``; start ``main.py --cpu`` on a free port and wait for it. The
 server process (started in its own session) is stopped at the end, whatever happened.
 """
 
