@@ -1,4 +1,5 @@
-"""Command line: `python -m birefnet cutout ...` (background removal on files) and `python -m birefnet variants`.
+"""Command line: `python -m birefnet cutout ...` (background removal on files), `matte-video` (videos, see
+birefnet.cli_video) and `python -m birefnet variants`.
 
 Errors a user can fix (BiRefNetError) print one line to stderr and exit with code 2.
 """
@@ -11,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .cli_video import add_matte_video_parser
 from .errors import BiRefNetError
 from .registry import VARIANTS, Variant
 
@@ -73,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="torch.compile the model: a slow first batch per image size, faster after (worth it for many images)",
     )
     cutout.set_defaults(handler=run_cutout)
+
+    add_matte_video_parser(commands)
 
     variants = commands.add_parser("variants", help="list the known checkpoints")
     variants.add_argument("--markdown", action="store_true", help="print a Markdown table")

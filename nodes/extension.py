@@ -10,6 +10,7 @@ from .model_files import register_model_folders
 from .refine_node import BiRefNetRefineMask
 from .remove_background_node import BiRefNetRemoveBackground
 from .segment_node import BiRefNetSegment
+from .video_matting_node import BiRefNetVideoMatting
 
 NODE_CLASSES: list[type[io.ComfyNode]] = [
     LoadBiRefNetModel,
@@ -17,6 +18,7 @@ NODE_CLASSES: list[type[io.ComfyNode]] = [
     BiRefNetRefineMask,
     BiRefNetComposite,
     BiRefNetRemoveBackground,
+    BiRefNetVideoMatting,
 ]
 
 

@@ -13,11 +13,13 @@ NODE_IDS = {
     "BiRefNetExactRefineMask": (["MASK"]),
     "BiRefNetExactComposite": (["IMAGE", "MASK"]),
     "BiRefNetExactRemoveBackground": (["IMAGE", "MASK"]),
+    "BiRefNetExactVideoMatting": (["VIDEO", "STRING"]),
 }
 EXAMPLES = {
     "background_removal_transparent_png",
     "inpainting_mask",
     "video_matting",
+    "video_matting_streaming",
     "replace_background",
     "remove_background_one_node",
 }

@@ -1,0 +1,228 @@
+"""`python -m birefnet matte-video ...`: stream videos of any length through BiRefNet (see birefnet.video).
+
+Ctrl-C stops after the current chunk and finishes each output written so far (playable, shorter) as
+``<name>_interrupted<ext>``, exit code 130; a second Ctrl-C stops at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import pathlib
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .errors import BiRefNetError
+from .video.writers import FORMATS
+
+OUTPUT_NAMES = {
+    "webm": "{stem}.webm",
+    "prores": "{stem}.mov",
+    "png": "{stem}_png",
+    "greenscreen": "{stem}_greenscreen.mp4",
+    "mask": "{stem}_mask.mp4",
+}
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The model options, as `cutout` has them."""
+    from .cli import MODELS_DIR_HELP
+
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="NAME_OR_PATH",
+        help="a variant name (see `python -m birefnet variants`; downloaded on first use) or a checkpoint file",
+    )
+    parser.add_argument(
+        "--resolution",
+        metavar="N|WxH|dynamic",
+        help="model input size; default: the variant's native size, 1024 for unknown checkpoints",
+    )
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "fp32", "fp16", "bf16"),
+        help="default: auto (fp16 on CUDA, fp32 on CPU)",
+    )
+    parser.add_argument(
+        "--models-dir",
+        type=pathlib.Path,
+        metavar="DIR",
+        help=f"where variants are kept; default {MODELS_DIR_HELP}",
+    )
+    parser.add_argument(
+        "--patch-order",
+        default="auto",
+        choices=("auto", "legacy", "current"),
+        help="decoder patch order; auto: from the variant (unknown files: current)",
+    )
+    parser.add_argument(
+        "--no-download", action="store_true", help="never download; fail if the model is missing"
+    )
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model (slow first batch)")
+
+
+def add_matte_video_parser(commands: Any) -> None:
+    """Add the ``matte-video`` sub-command to the ``python -m birefnet`` sub-parsers."""
+    parser = commands.add_parser(
+        "matte-video",
+        help="matte videos of any length frame by frame (flat memory): transparent video, PNGs, green screen, mask",
+        description="Stream each video through BiRefNet and write, per --format: webm (<stem>.webm, VP9 with "
+        "alpha), prores (<stem>.mov, ProRes 4444 with alpha), png (<stem>_png/ folder of RGBA PNGs), "
+        "greenscreen (<stem>_greenscreen.mp4, H.264 over --color), mask (<stem>_mask.mp4, grey H.264). "
+        "Timestamps and audio are kept. Ctrl-C keeps the part done as <name>_interrupted.",
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="video files")
+    _add_model_options(parser)
+    parser.add_argument("--out", required=True, type=pathlib.Path, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        choices=FORMATS,
+        metavar="{" + ",".join(FORMATS) + "}",
+        help="output format; repeat for several (default: webm)",
+    )
+    parser.add_argument("--batch-size", type=int, default=4, metavar="N", help="frames per forward pass (4)")
+    parser.add_argument(
+        "--temporal-radius",
+        type=int,
+        default=0,
+        metavar="N",
+        help="average each mask with N frames on each side (reduces flicker; 0 = off)",
+    )
+    parser.add_argument(
+        "--grow", type=int, default=0, metavar="N", help="grow (>0) / shrink (<0) the mask by N px"
+    )
+    parser.add_argument(
+        "--feather", type=float, default=0.0, metavar="S", help="Gaussian feather sigma in px"
+    )
+    parser.add_argument(
+        "--threshold", type=float, default=0.0, metavar="T", help="binarise at T in (0, 1]; 0 = off"
+    )
+    parser.add_argument(
+        "--color", default="#00ff00", metavar="#RRGGBB", help="greenscreen background (#00ff00)"
+    )
+    parser.add_argument("--start", type=float, default=0.0, metavar="S", help="start at S seconds")
+    parser.add_argument("--duration", type=float, default=None, metavar="S", help="process S seconds")
+    parser.add_argument(
+        "--no-edge-fix", action="store_true", help="write the source colours as they are (no blur-fusion fix)"
+    )
+    parser.set_defaults(handler=run_matte_video)
+
+
+@contextlib.contextmanager
+def _stop_between_chunks() -> Iterator[Callable[[], None]]:
+    """Ctrl-C asks to stop after the current chunk (the part done is then finished cleanly); a second Ctrl-C
+    stops at once. Yields the check that matte_video calls between chunks."""
+    asked = threading.Event()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if asked.is_set():
+            raise KeyboardInterrupt
+        asked.set()
+        print("\nstopping after this chunk (Ctrl-C again to stop at once)", file=sys.stderr)
+
+    def check() -> None:
+        if asked.is_set():
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield check
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _video_outputs(
+    files: list[pathlib.Path], out_dir: pathlib.Path, formats: list[str]
+) -> list[dict[str, pathlib.Path]]:
+    outputs = [{fmt: out_dir / OUTPUT_NAMES[fmt].format(stem=f.stem) for fmt in formats} for f in files]
+    seen: dict[pathlib.Path, pathlib.Path] = {}
+    inputs = {f.resolve() for f in files}
+    for source, paths in zip(files, outputs, strict=True):
+        for path in paths.values():
+            if path in seen:
+                raise BiRefNetError(
+                    f"{source} and {seen[path]} would both be written to {path}: rename one or run them separately."
+                )
+            seen[path] = source
+            if path.resolve() in inputs:
+                raise BiRefNetError(f"Writing {path} would overwrite an input video: choose another --out.")
+    return outputs
+
+
+def run_matte_video(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from . import cli
+    from .composite import parse_color
+    from .predict import model_input_size, parse_resolution
+    from .video import check_encoder, matte_video
+
+    formats = list(dict.fromkeys(args.formats or ["webm"]))
+    for fmt in formats:
+        check_encoder(fmt)
+    if args.batch_size < 1:
+        raise BiRefNetError(f"--batch-size must be at least 1, got {args.batch_size}.")
+    if args.temporal_radius < 0:
+        raise BiRefNetError(f"--temporal-radius must be 0 or more, got {args.temporal_radius}.")
+    resolution = parse_resolution(args.resolution) if args.resolution is not None else None
+    if resolution is not None:
+        model_input_size(resolution, None, (1024, 1024))
+    color = parse_color(args.color)
+    files = [pathlib.Path(p).expanduser() for p in args.inputs]
+    for f in files:
+        if not f.is_file():
+            raise BiRefNetError(f"Input video {f} does not exist (or is not a file).")
+    outputs = _video_outputs(files, args.out, formats)
+    refine = {
+        "threshold": args.threshold,
+        "grow_pixels": args.grow,
+        "feather_sigma": args.feather,
+        "temporal_radius": args.temporal_radius,
+    }
+    device = cli._choose_device(args.device)
+    dtype = cli._choose_dtype(args.precision, device)
+    model, _ = cli._load(args, device, dtype)
+    if args.compile:
+        from .compile import compile_model
+
+        compile_model(model)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BiRefNetError(f"Cannot create output folder {args.out}: {error}") from error
+
+    for source, paths in zip(files, outputs, strict=True):
+        with tqdm(unit="frame", desc=source.name, dynamic_ncols=True) as bar:
+
+            def on_progress(done: int, total: int | None, bar: Any = bar) -> None:
+                if total is not None and bar.total != max(total, done):
+                    bar.total = max(total, done)
+                bar.update(done - bar.n)
+
+            with _stop_between_chunks() as between_chunks:
+                result = matte_video(
+                    model,
+                    source,
+                    paths,
+                    resolution=resolution,
+                    batch_size=args.batch_size,
+                    dtype=dtype,
+                    refine=refine,
+                    color=color,
+                    fix_edge_colors=not args.no_edge_fix,
+                    start=args.start,
+                    duration=args.duration,
+                    progress=on_progress,
+                    between_chunks=between_chunks,
+                )
+        for path in result.paths.values():
+            print(f"wrote {path} ({result.frames} frames)")
+    return 0

@@ -1,0 +1,174 @@
+"""BiRefNet video matting: a VIDEO of any length streamed through BiRefNet into a file in the output folder.
+
+Frames are decoded from the VIDEO's stream source one chunk at a time (never all at once), segmented, refined,
+and encoded as they go, so memory does not grow with the video's length (see birefnet.video). Stop takes effect
+between chunks: the part written so far is finished as a shorter, playable ``..._interrupted`` file.
+"""
+
+from __future__ import annotations
+
+import os
+
+import comfy.model_management as mm
+import comfy.utils
+import folder_paths
+from comfy_api.latest import InputImpl, io, ui
+
+from ..birefnet.composite import parse_color
+from ..birefnet.errors import BiRefNetError
+from ..birefnet.predict import DEFAULT_DYNAMIC_LONG_SIDE, model_input_size
+from ..birefnet.registry import DYNAMIC_MAX_SIDE, DYNAMIC_MIN_SIDE
+from ..birefnet.video import FORMATS, matte_video
+from ..birefnet.video.writers import EXTENSIONS
+from .comfy_types import CATEGORY, BiRefNetModel
+from .model_handle import BiRefNetHandle, _ensure_on_load_device
+from .options import RESOLUTION_MODES, activation_bytes, resolution_argument
+
+PREVIEW_FORMAT = "greenscreen"
+"""A PNG sequence is no VIDEO: for it the node also writes a green-screen preview MP4 and returns that."""
+
+
+def _output_paths(prefix: str, fmt: str, width: int, height: int) -> tuple[dict[str, str], str]:
+    """(format -> path, subfolder) for the next free counter of ``prefix`` in ComfyUI's output folder."""
+    output_dir = folder_paths.get_output_directory()
+    folder, name, counter, subfolder, _ = folder_paths.get_save_image_path(prefix, output_dir, width, height)
+    stem = f"{name}_{counter:05}_"
+    paths = {fmt: os.path.join(folder, stem + EXTENSIONS[fmt])}
+    if fmt == "png":
+        paths[PREVIEW_FORMAT] = os.path.join(folder, f"{stem}preview{EXTENSIONS[PREVIEW_FORMAT]}")
+    return paths, subfolder
+
+
+class BiRefNetVideoMatting(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="BiRefNetExactVideoMatting",
+            display_name="BiRefNet video matting",
+            category=CATEGORY,
+            is_output_node=True,
+            description=(
+                "Mattes a video of any length frame by frame with flat memory: the frames stream from the "
+                "VIDEO's file through BiRefNet into the output folder (webm / prores with alpha, a PNG sequence, "
+                "a green screen MP4 or the mask as video). Returns the result as VIDEO (for png: a green-screen "
+                "preview) and its path. Timestamps and audio are kept. Stop keeps the part done as "
+                "'..._interrupted'. For short clips you edit frame by frame use Load Video -> Get Video "
+                "Components -> BiRefNet segment instead."
+            ),
+            inputs=[
+                BiRefNetModel.Input("model"),
+                io.Video.Input("video"),
+                io.Combo.Input(
+                    "format",
+                    options=list(FORMATS),
+                    default="webm",
+                    tooltip="webm: VP9 with alpha (browsers, small); prores: ProRes 4444 with alpha (.mov, editors, "
+                    "exact alpha); png: RGBA PNG sequence (folder); greenscreen: H.264 over the colour below; "
+                    "mask: the mask as grey H.264 video",
+                ),
+                io.String.Input("filename_prefix", default="birefnet/video"),
+                io.Combo.Input("resolution", options=list(RESOLUTION_MODES), default="native"),
+                io.Int.Input(
+                    "width", default=1024, min=32, max=4096, step=32, tooltip="custom resolution width"
+                ),
+                io.Int.Input(
+                    "height", default=1024, min=32, max=4096, step=32, tooltip="custom resolution height"
+                ),
+                io.Int.Input(
+                    "dynamic_long_side",
+                    default=DEFAULT_DYNAMIC_LONG_SIDE,
+                    min=DYNAMIC_MIN_SIDE,
+                    max=DYNAMIC_MAX_SIDE,
+                    step=32,
+                    tooltip="dynamic resolution: the model input's longer side",
+                ),
+                io.Int.Input("batch_size", default=4, min=1, max=256, tooltip="frames per forward pass"),
+                io.Int.Input(
+                    "temporal_radius",
+                    default=0,
+                    min=0,
+                    max=30,
+                    tooltip="average each mask with this many frames on each side (less flicker); 0 = off",
+                ),
+                io.Int.Input(
+                    "grow", default=0, min=-256, max=256, tooltip="grow (>0) or shrink (<0) in pixels"
+                ),
+                io.Float.Input(
+                    "feather", default=0.0, min=0.0, max=100.0, step=0.1, tooltip="Gaussian sigma (px)"
+                ),
+                io.String.Input(
+                    "color", default="#00ff00", tooltip="greenscreen background, '#RRGGBB' or 'R, G, B'"
+                ),
+                io.Boolean.Input(
+                    "fix_edge_colors", default=True, tooltip="blur-fusion foreground colours at soft edges"
+                ),
+                io.Float.Input("start", default=0.0, min=0.0, max=1e7, step=0.1, tooltip="start (seconds)"),
+                io.Float.Input(
+                    "duration",
+                    default=0.0,
+                    min=0.0,
+                    max=1e7,
+                    step=0.1,
+                    tooltip="seconds to process; 0 = to the end",
+                ),
+            ],
+            outputs=[io.Video.Output(display_name="video"), io.String.Output(display_name="path")],
+        )
+
+    @classmethod
+    def execute(
+        cls,
+        model: BiRefNetHandle,
+        video,
+        format: str,
+        filename_prefix: str,
+        resolution: str,
+        width: int,
+        height: int,
+        dynamic_long_side: int,
+        batch_size: int,
+        temporal_radius: int,
+        grow: int,
+        feather: float,
+        color: str,
+        fix_edge_colors: bool,
+        start: float,
+        duration: float,
+    ) -> io.NodeOutput:
+        if format not in FORMATS:
+            raise BiRefNetError(f"format {format!r} is unknown; use one of {', '.join(FORMATS)}.")
+        background = parse_color(color)
+        source = video.get_stream_source()  # a path or an in-memory file: never all frames decoded at once
+        video_width, video_height = video.get_dimensions()
+        resolution_value = resolution_argument(resolution, width, height)
+        input_w, input_h = model_input_size(
+            resolution_value, model.model, (video_height, video_width), dynamic_long_side
+        )
+        _ensure_on_load_device(model, activation_bytes(input_w, input_h, batch_size, model.compute_dtype))
+        paths, subfolder = _output_paths(filename_prefix, format, video_width, video_height)
+        progress_bar = comfy.utils.ProgressBar(1)
+
+        def on_progress(done: int, total: int | None) -> None:
+            progress_bar.update_absolute(done, max(total or 0, done))
+
+        result = matte_video(
+            model.model,
+            source,
+            paths,
+            resolution=resolution_value,
+            batch_size=batch_size,
+            dtype=model.compute_dtype,
+            dynamic_long_side=dynamic_long_side,
+            refine={"grow_pixels": grow, "feather_sigma": feather, "temporal_radius": temporal_radius},
+            color=background,
+            fix_edge_colors=fix_edge_colors,
+            start=start,
+            duration=duration if duration > 0 else None,
+            progress=on_progress,
+            between_chunks=mm.throw_exception_if_processing_interrupted,
+            finish_on=(mm.InterruptProcessingException, KeyboardInterrupt),
+        )
+        main_path = str(result.paths[format])
+        playable = result.paths[PREVIEW_FORMAT if format == "png" else format]
+        preview = ui.PreviewVideo([ui.SavedResult(playable.name, subfolder, io.FolderType.output)])
+        return io.NodeOutput(InputImpl.VideoFromFile(str(playable)), main_path, ui=preview)

@@ -1,0 +1,91 @@
+"""Small synthetic videos written with PyAV for the video tests: moving shapes, optional audio, VFR."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+def moving_shapes(index: int, width: int, height: int) -> np.ndarray:
+    """Frame ``index``: a bright disc and a square moving over a dark gradient, uint8 ``[H, W, 3]``."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    frame = np.empty((height, width, 3), dtype=np.float32)
+    frame[..., 0] = 40 + 60 * x / width
+    frame[..., 1] = 30 + 40 * y / height
+    frame[..., 2] = 70.0
+    cx, cy = (0.2 + 0.05 * index) % 1.0 * width, 0.5 * height
+    disc = (x - cx) ** 2 + (y - cy) ** 2 < (0.2 * min(width, height)) ** 2
+    frame[disc] = (230, 200, 60)
+    sx = int((0.7 - 0.04 * index) % 1.0 * width)
+    frame[height // 5 : height // 5 + height // 4, sx : sx + width // 5] = (30, 220, 240)
+    return frame.round().astype(np.uint8)
+
+
+def write_video(
+    path: Path,
+    frames: int = 12,
+    width: int = 64,
+    height: int = 48,
+    fps: int = 25,
+    codec: str = "libx264",
+    pix_fmt: str = "yuv420p",
+    audio: bool = False,
+    audio_codec: str = "aac",
+    pts: list[int] | None = None,
+    time_base: Fraction | None = None,
+) -> Path:
+    """Write a test video; ``pts`` (in ``time_base``) makes it variable frame rate. Returns ``path``."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        if codec == "libx264":
+            stream.options = {"crf": "12", "bf": "0"}
+        tb = time_base or Fraction(1, fps)
+        stream.time_base = tb
+        stream.codec_context.time_base = tb
+        audio_stream = None
+        if audio:
+            audio_stream = container.add_stream(audio_codec, rate=48000)
+            audio_stream.layout = "mono"
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(moving_shapes(i, width, height), format="rgb24")
+            frame = frame.reformat(format=pix_fmt)
+            frame.pts = pts[i] if pts is not None else i
+            frame.time_base = tb
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+        if audio_stream is not None:
+            samples_per_frame = audio_stream.codec_context.frame_size or 1024
+            seconds = frames / fps
+            total = int(seconds * 48000)
+            t = np.arange(total) / 48000
+            tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+            fmt = audio_stream.codec_context.format.name
+            for start in range(0, total, samples_per_frame):
+                part = tone[start : start + samples_per_frame]
+                if fmt.startswith("s16"):
+                    part = (part * 32767).astype(np.int16)
+                frame = av.AudioFrame.from_ndarray(part[None], format=fmt, layout="mono")
+                frame.sample_rate = 48000
+                frame.pts = start
+                for packet in audio_stream.encode(frame):
+                    container.mux(packet)
+            for packet in audio_stream.encode():
+                container.mux(packet)
+    return path
+
+
+def decode_rgb(path: Path) -> tuple[list[np.ndarray], list[int], Fraction]:
+    """All frames of ``path`` as RGB uint8, their pts and the stream time base (tests only: holds them all)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames, pts = [], []
+        for frame in container.decode(stream):
+            frames.append(frame.to_ndarray(format="rgb24"))
+            pts.append(frame.pts)
+        return frames, pts, stream.time_base
