@@ -31,16 +31,23 @@ def cache_path() -> Path | None:
 
 @cache
 def machine_key() -> str:
-    """``"<CPU model> | torch <version>"``: measurements are valid for this pair only."""
-    model = platform.processor() or platform.machine()
+    """``"<CPU model> (family f model m stepping s) | torch <version>"``: measurements are valid for this
+    pair only (virtual machines often name just "AMD EPYC": the family and model tell the generations apart)."""
+    fields = {"model name": platform.processor() or platform.machine()}
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
             for line in cpuinfo:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
+                name, _, value = line.partition(":")
+                if not name.strip():  # the end of the first processor's block
                     break
+                fields[name.strip()] = value.strip()
     except OSError:
         pass
+    model = fields["model name"]
+    if "cpu family" in fields:
+        model += (
+            f" (family {fields['cpu family']} model {fields.get('model')} stepping {fields.get('stepping')})"
+        )
     return f"{model} | torch {torch.__version__}"
 
 
