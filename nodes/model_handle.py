@@ -16,11 +16,10 @@ import comfy.model_patcher
 import comfy.utils
 import torch
 
-from birefnet import compile_model, load_model
-from birefnet.errors import BiRefNetError
-from birefnet.predict import model_input_size, predict
-from birefnet.registry import Variant
-
+from ..birefnet import compile_model, load_model
+from ..birefnet.errors import BiRefNetError
+from ..birefnet.predict import model_input_size, predict
+from ..birefnet.registry import Variant
 from .model_files import resolve_checkpoint
 from .options import activation_bytes, choose_precision, patch_order_argument
 
