@@ -3,7 +3,8 @@
 Session setup: build or reuse the cached ComfyUI (``comfyui_setup.py``), make a throw-away base
 directory (``--base-directory``: custom_nodes with a symlink to this repository, models, input, output),
 write a small random-weight pvt_v2_b0 checkpoint into ``models/birefnet``, and a second copy into a folder
-that only ``extra_model_paths.yaml`` names; start ``main.py --cpu`` on a free port and wait for it. The
+that only ``extra_model_paths.yaml`` names, plus the stand-ins of other packs and core's model files from
+``coexistence_setup.py``; start ``main.py --cpu`` on a free port and wait for it. The
 server process (started in its own session) is stopped at the end, whatever happened.
 """
 
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 import torch
 
+from . import coexistence_setup
 from .comfyui_setup import REPO_ROOT, ensure_comfyui
 
 PACK_NAME = "comfyui-birefnet-exact"
@@ -161,7 +163,8 @@ def comfy_server(tmp_path_factory) -> ComfyServer:
     _write_checkpoints(base / "models" / "birefnet", extra)
     _write_inputs(comfy_python, base / "input")
     extra_yaml = base / "extra_model_paths.yaml"
-    extra_yaml.write_text(f"birefnet_e2e:\n    base_path: {extra}\n    birefnet: .\n")
+    coexistence = coexistence_setup.install(base, PACK_NAME, base / "models" / "birefnet" / TINY_CHECKPOINT)
+    extra_yaml.write_text(f"birefnet_e2e:\n    base_path: {extra}\n    birefnet: .\n" + coexistence)
 
     port = _free_port()
     log = base / "comfyui.log"
