@@ -162,11 +162,20 @@ def test_window_layout_equals_pad_roll_partition(h, w, window, shift):
     expected = grid.view(n, hp // window, window, wp // window, window, c).permute(0, 1, 3, 2, 4, 5)
     expected = expected.reshape(n, -1, c)
     layout = window_layout(h, w, window, shift, torch.device("cpu"))
+    tokens = window * window
+    expected = expected.view(n, -1, tokens, c)[:, layout.order].view(n, -1, c)  # windows in layout order
+    assert sorted(layout.order.tolist()) == list(range(hp * wp // tokens))
     padded = torch.cat((x, torch.zeros(n, 1, c)), dim=1)
     assert torch.equal(padded.index_select(1, layout.gather), expected)
-    assert torch.equal(expected.index_select(1, layout.scatter), x)
+    real = layout.gather[layout.gather < h * w]
+    assert torch.equal(real.sort().values, torch.arange(h * w))  # every token in exactly one window slot
     assert layout.padded == (hp != h or wp != w)
     assert (layout.mask is None) == (shift == 0)
+    if shift:
+        full_mask = shifted_window_mask(hp, wp, window, shift, torch.device("cpu"))[layout.order]
+        assert not full_mask[: layout.plain].any()  # the leading windows need no mask
+        assert torch.equal(layout.mask, full_mask[layout.plain :])
+        assert layout.mask.flatten(1).ne(0).any(1).all()
 
 
 @pytest.mark.parametrize("backbone", ["swin_v1_t", "pvt_v2_b0"])

@@ -78,12 +78,16 @@ def shifted_window_mask(h: int, w: int, window: int, shift: int, device: torch.d
 
 class WindowLayout(NamedTuple):
     """Where every token of an ``h x w`` map goes when the map is zero-padded to whole windows, cyclically
-    shifted by ``-shift`` and cut into windows (windows row-major, tokens row-major inside a window)."""
+    shifted by ``-shift`` and cut into windows (tokens row-major inside a window).
+
+    The windows that the shifted-window mask leaves alone (all but the last row and column of windows) come
+    first, so attention needs the mask only for the ``nW - plain`` windows after them."""
 
     gather: torch.Tensor  # [nW * T] token index per window slot; h*w marks a zero padding token
-    scatter: torch.Tensor  # [h * w] window slot of every token
+    order: torch.Tensor  # [nW] row-major index of the window at each position
+    plain: int  # leading windows without a mask
     padded: bool
-    mask: torch.Tensor | None  # [nW, T, T] additive shifted-window mask, None without a shift
+    mask: torch.Tensor | None  # [nW - plain, T, T] additive mask of the masked windows, None without a shift
 
 
 def window_layout(h: int, w: int, window: int, shift: int, device: torch.device) -> WindowLayout:
@@ -93,12 +97,15 @@ def window_layout(h: int, w: int, window: int, shift: int, device: torch.device)
     cols = (torch.arange(wp, device=device) + shift) % wp
     index = rows[:, None] * w + cols[None, :]
     index = torch.where((rows[:, None] < h) & (cols[None, :] < w), index, torch.full_like(index, h * w))
-    gather = window_partition(index.view(1, hp, wp, 1), window).reshape(-1)
-    real = gather < h * w
-    scatter = torch.empty(h * w, dtype=torch.long, device=device)
-    scatter[gather[real]] = torch.arange(gather.numel(), device=device)[real]
-    mask = shifted_window_mask(hp, wp, window, shift, device) if shift else None
-    return WindowLayout(gather, scatter, hp != h or wp != w, mask)
+    gather = window_partition(index.view(1, hp, wp, 1), window).view(-1, window * window)  # [nW, T]
+    order, plain, mask = torch.arange(gather.shape[0], device=device), gather.shape[0], None
+    if shift:
+        full_mask = shifted_window_mask(hp, wp, window, shift, device)
+        masked = full_mask.flatten(1).ne(0).any(1)
+        order = torch.cat((order[~masked], order[masked]))
+        plain = int((~masked).sum())
+        mask = full_mask[order[plain:]]
+    return WindowLayout(gather[order].reshape(-1), order, plain, hp != h or wp != w, mask)
 
 
 class Mlp(nn.Module):
@@ -135,19 +142,21 @@ class WindowAttention(nn.Module):
         self.proj = Linear(dim, dim)
 
     def position_bias(self) -> torch.Tensor:
-        """Relative position bias ``[heads, w*w, w*w]``."""
+        """Relative position bias ``[heads, w*w, w*w]``, contiguous (SDPA would copy a permuted mask)."""
         n = self.window * self.window
         bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
-        return bias.view(n, n, self.num_heads).permute(2, 0, 1)
+        return bias.view(n, n, self.num_heads).permute(2, 0, 1).contiguous()
 
     def forward(self, x: torch.Tensor, layout: WindowLayout) -> torch.Tensor:
         """x: normalised tokens ``[N, H*W, C]`` -> attention output ``[N, H*W, C]`` (after ``proj``).
 
         qkv and proj are per-token linear maps, so they run on the real tokens only: a zero padding token's
         q, k and v are just ``qkv.bias``. The tokens are gathered into (shifted, padded) windows chunk by chunk,
-        so the attention bias plus mask of one chunk stays within about 32 MiB whatever the image size.
+        so the attention bias plus mask of one chunk stays within about 32 MiB whatever the image size; only
+        the windows that need the shifted-window mask get it. Each chunk's output is copied straight back to
+        token order (padding slots all land in one spare row that is dropped).
         """
-        n, _, c = x.shape
+        n, length, c = x.shape
         heads, head_dim = self.num_heads, c // self.num_heads
         tokens = self.window * self.window
         if layout.padded:
@@ -156,20 +165,22 @@ class WindowAttention(nn.Module):
         bias = self.position_bias().to(qkv.dtype).unsqueeze(0)  # [1, heads, T, T]
         num_windows = layout.gather.numel() // tokens
         chunk = max(1, _ATTENTION_CHUNK_ELEMENTS // (heads * tokens * max(tokens, head_dim)))
-        windows_out = qkv.new_empty(n, num_windows * tokens, c)
-        for start in range(0, num_windows, chunk):
-            stop = min(num_windows, start + chunk)
-            index = layout.gather[start * tokens : stop * tokens]
-            part = qkv.index_select(1, index).view(n * (stop - start), tokens, 3, heads, head_dim)
-            q, k, v = part.permute(2, 0, 3, 1, 4).unbind(0)  # [N*w, heads, T, d]
-            attn_bias = bias
-            if layout.mask is not None:
-                attn_bias = bias + layout.mask[start:stop].to(qkv.dtype).unsqueeze(1)  # [w, heads, T, T]
-                if n > 1:
-                    attn_bias = attn_bias.repeat(n, 1, 1, 1)
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)  # [N*w, heads, T, d]
-            windows_out[:, start * tokens : stop * tokens] = out.transpose(1, 2).reshape(n, -1, c)
-        return self.proj(windows_out.index_select(1, layout.scatter))
+        out_tokens = qkv.new_empty(n, qkv.shape[1], c)
+        for first, last in ((0, layout.plain), (layout.plain, num_windows)):
+            for start in range(first, last, chunk):
+                stop = min(last, start + chunk)
+                index = layout.gather[start * tokens : stop * tokens]
+                part = qkv.index_select(1, index).view(n * (stop - start), tokens, 3, heads, head_dim)
+                q, k, v = part.permute(2, 0, 3, 1, 4).unbind(0)  # [N*w, heads, T, d]
+                attn_bias = bias
+                if start >= layout.plain:
+                    mask = layout.mask[start - layout.plain : stop - layout.plain].to(qkv.dtype)
+                    attn_bias = bias + mask.unsqueeze(1)  # [w, heads, T, T]
+                    if n > 1:
+                        attn_bias = attn_bias.repeat(n, 1, 1, 1)
+                out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)  # [N*w, heads, T, d]
+                out_tokens.index_copy_(1, index, out.transpose(1, 2).reshape(n, -1, c))
+        return self.proj(out_tokens)[:, :length]
 
 
 class SwinBlock(nn.Module):
@@ -186,9 +197,15 @@ class SwinBlock(nn.Module):
         self.mlp = Mlp(dim, dim * 4)
 
     def forward(self, x: torch.Tensor, layout: WindowLayout) -> torch.Tensor:
-        """x: ``[N, H*W, C]``; layout: the window layout of the map for this block's shift."""
-        x = x + self.drop_path(self.attn(self.norm1(x), layout))
-        return x + self.drop_path(self.mlp(self.norm2(x)))
+        """x: ``[N, H*W, C]``; layout: the window layout of the map for this block's shift.
+
+        Without autograd the residual sums are taken in place (x is this block's own input)."""
+        if torch.is_grad_enabled():
+            x = x + self.drop_path(self.attn(self.norm1(x), layout))
+            return x + self.drop_path(self.mlp(self.norm2(x)))
+        x += self.drop_path(self.attn(self.norm1(x), layout))
+        x += self.drop_path(self.mlp(self.norm2(x)))
+        return x
 
 
 class PatchMerging(nn.Module):

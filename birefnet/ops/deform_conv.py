@@ -6,8 +6,10 @@ for every output pixel ``p`` and kernel point ``k`` the input is sampled bilinea
 contracted with the kernel. Samples that fall outside the image read zero.
 
 The sampling is one ``grid_sample`` call per chunk of output rows for all kernel points at once,
-followed by one matrix multiplication with the flattened kernel, so no ``[C*K, H*W]`` column buffer
-larger than a chunk is ever alive.
+followed by one contraction with the flattened kernel, so no ``[C*K, H*W]`` column buffer larger than a
+chunk is ever alive. On the CPU the contraction runs as a oneDNN 1x1 convolution or a BLAS matmul,
+whichever a short measurement finds faster on the machine (:mod:`.kernel_choice`;
+``BIREFNET_DEFORM_CONV_BACKEND=matmul|onednn|auto`` forces one).
 """
 
 from __future__ import annotations
@@ -15,8 +17,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .kernel_choice import choose
+
+BACKENDS = ("matmul", "onednn")
 # Upper bound on the elements of the sampled-column buffer per chunk (C * K * rows * W * N): 16 MiB in fp32.
 _MAX_COLUMN_ELEMENTS = 1 << 22
+# A measured contraction multiplies about this many MACs (~1 ms at 60 GMAC/s).
+_SAMPLE_MACS = 1 << 26
 
 
 def _pair(value: int | tuple[int, int]) -> tuple[int, int]:
@@ -102,9 +109,36 @@ def deform_conv2d(
                 sampled.mul_(mask[:, None, :, r0:r1])
             else:
                 sampled = sampled * mask[:, None, :, r0:r1]
-        columns = sampled.view(n, c * k, rows, wo).to(kernel.dtype)
-        # The contraction is a 1x1 convolution over the sampled columns: oneDNN, faster than a BLAS matmul.
-        out[:, :, r0:r1] = F.conv2d(columns, kernel[:, :, None, None])
+        columns = sampled.view(n, c * k, rows * wo).to(kernel.dtype)
+        out[:, :, r0:r1] = contract(columns, kernel).view(n, out_channels, rows, wo)
     if bias is not None:
         out += bias.view(1, -1, 1, 1)
     return out
+
+
+def contract(columns: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """``kernel @ columns``: ``[O, C*K]`` times ``[N, C*K, P]`` -> ``[N, O, P]``, by the faster CPU backend."""
+    if columns.device.type != "cpu" or not torch.backends.mkldnn.is_available():
+        return torch.matmul(kernel, columns)
+    if _cpu_backend(columns, kernel) == "onednn":
+        return F.conv2d(columns.unsqueeze(2), kernel[:, :, None, None]).squeeze(2)
+    return torch.matmul(kernel, columns)
+
+
+def _cpu_backend(columns: torch.Tensor, kernel: torch.Tensor) -> str:
+    """``"matmul"`` or ``"onednn"`` for this contraction's shape class on this machine (measured once)."""
+    n, depth, positions = columns.shape
+    out_channels = kernel.shape[0]
+    target = max(64, _SAMPLE_MACS // (n * depth * out_channels))
+    sample = 1 << (min(positions, target).bit_length() - 1)  # positions measured, a power of two
+    key = (n, depth, out_channels, sample, str(columns.dtype)[6:])
+
+    def candidates():
+        part = columns.detach()[:, :, :sample].contiguous()
+        weight = kernel.detach()
+        return {
+            "matmul": lambda: torch.matmul(weight, part),
+            "onednn": lambda: F.conv2d(part.unsqueeze(2), weight[:, :, None, None]),
+        }
+
+    return choose("deform_conv", key, BACKENDS, "onednn", candidates)

@@ -1,10 +1,12 @@
-"""Linear layers that run through oneDNN on the CPU.
+"""Linear layers whose CPU kernel (MKL GEMM or a oneDNN 1x1 convolution) is picked by measurement.
 
-On the CPU, PyTorch's ``F.linear`` calls the BLAS GEMM (MKL), while convolutions go through oneDNN. On some
-processors (AMD EPYC among them) oneDNN's 1x1 convolution is about twice as fast as MKL's GEMM for the same
-product, so on the CPU a linear layer is computed as a 1x1 convolution over a channels-last view of the tokens
-(no copies). Same function, same parameters (``weight``, ``bias``), autograd included; other devices use
-``F.linear``. Measure with ``benchmarks/bench_model.py``.
+On the CPU, PyTorch's ``F.linear`` calls the BLAS GEMM (MKL), while convolutions go through oneDNN. Which
+is faster for a given shape depends on the processor: on some AMD EPYC hosts oneDNN's 1x1 convolution is
+clearly faster, on others MKL's GEMM is. So on the CPU the first call with a new shape class times both on a
+slice of the input (:mod:`.kernel_choice`; ``BIREFNET_LINEAR_BACKEND=matmul|onednn|auto`` forces one)
+and uses the faster from then on. The oneDNN path is a 1x1 convolution over a channels-last view of the
+tokens (no copies). Same function, same parameters (``weight``, ``bias``), autograd included; other devices
+use ``F.linear``. Measure with ``benchmarks/bench_kernels.py`` and ``benchmarks/bench_model.py``.
 """
 
 from __future__ import annotations
@@ -13,16 +15,63 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .kernel_choice import choose
+
+BACKENDS = ("matmul", "onednn")
 _ONEDNN_DTYPES = (torch.float32, torch.bfloat16)
+# A measured run multiplies about this many MACs (~1 ms at 60 GMAC/s): rows and output features are sliced.
+_SAMPLE_MACS = 1 << 26
+_MIN_SAMPLE_ROWS, _MAX_SAMPLE_ROWS = 64, 4096
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """``x @ weight.T + bias`` for ``x`` of shape ``[..., in]``, ``weight`` ``[out, in]`` -> ``[..., out]``."""
     onednn = torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
-    if x.device.type != "cpu" or x.dtype not in _ONEDNN_DTYPES or not onednn:
+    if x.device.type != "cpu" or x.dtype not in _ONEDNN_DTYPES or not onednn or x.numel() == 0:
         return F.linear(x, weight, bias)
-    if weight.dtype != x.dtype and not _cpu_autocast_enabled():
+    autocast = _cpu_autocast_enabled()
+    if weight.dtype != x.dtype and not autocast:
         return F.linear(x, weight, bias)
+    if cpu_backend(x, weight, bias, autocast) == "onednn":
+        return _onednn_linear(x, weight, bias)
+    return F.linear(x, weight, bias)
+
+
+def cpu_backend(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, autocast: bool) -> str:
+    """``"matmul"`` or ``"onednn"``: the faster for this shape class on this machine (measured once)."""
+    out_features, in_features = weight.shape
+    rows = _sample_rows(x.numel() // in_features, in_features, out_features)
+    key = (
+        rows,
+        in_features,
+        out_features,
+        bias is not None,
+        str(x.dtype)[6:],
+        str(weight.dtype)[6:],
+        autocast,
+    )
+
+    def candidates():
+        cols = min(out_features, max(64, _SAMPLE_MACS // (rows * in_features)))
+        sample_x = x.detach().reshape(-1, in_features)[:rows]
+        sample_w = weight.detach()[:cols]
+        sample_b = None if bias is None else bias.detach()[:cols]
+        return {
+            "matmul": lambda: F.linear(sample_x, sample_w, sample_b),
+            "onednn": lambda: _onednn_linear(sample_x, sample_w, sample_b),
+        }
+
+    return choose("linear", key, BACKENDS, "onednn", candidates)
+
+
+def _sample_rows(rows: int, in_features: int, out_features: int) -> int:
+    """Rows of the measured slice, a power of two: all of a small input, else about ``_SAMPLE_MACS`` worth."""
+    target = min(_MAX_SAMPLE_ROWS, max(_MIN_SAMPLE_ROWS, _SAMPLE_MACS // (in_features * out_features)))
+    return 1 << (min(rows, target).bit_length() - 1)
+
+
+def _onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """``F.linear`` as a oneDNN 1x1 convolution over a channels-last ``[1, in, L, 1]`` view of the tokens."""
     lead, features = x.shape[:-1], x.shape[-1]
     tokens = x.reshape(1, -1, 1, features).permute(0, 3, 1, 2)  # [1, in, L, 1], channels-last: no copy
     out = F.conv2d(tokens, weight[:, :, None, None], bias)
@@ -37,7 +86,7 @@ def _cpu_autocast_enabled() -> bool:
 
 
 class Linear(nn.Linear):
-    """``nn.Linear`` computed by :func:`linear` (oneDNN on the CPU)."""
+    """``nn.Linear`` computed by :func:`linear` (the measured-faster CPU kernel)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return linear(x, self.weight, self.bias)

@@ -1,0 +1,210 @@
+"""CPU kernel choice by measurement: both backends give the reference logits, the choice is remembered (in the
+process and in the cache file), a corrupt cache file is ignored, the environment variables force a backend."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import parity
+import pytest
+import torch
+import torch.nn.functional as F
+
+from birefnet import BiRefNetError, load_model
+from birefnet.ops import deform_conv, kernel_cache, kernel_choice
+from birefnet.ops import linear as linear_module
+from birefnet.ops.linear import linear
+
+ENV = ("BIREFNET_LINEAR_BACKEND", "BIREFNET_DEFORM_CONV_BACKEND")
+
+
+@pytest.fixture(autouse=True)
+def fresh_choices(tmp_path, monkeypatch):
+    """Each test starts with no remembered choice and its own cache folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("BIREFNET_KERNEL_CACHE", raising=False)
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    kernel_choice.forget()
+    yield
+    kernel_choice.forget()
+
+
+@pytest.fixture
+def measurements(monkeypatch):
+    """Counts calls of kernel_choice.measure (which still measures)."""
+    calls = []
+    real = kernel_choice.measure
+
+    def counting(candidates):
+        calls.append(sorted(candidates))
+        return real(candidates)
+
+    monkeypatch.setattr(kernel_choice, "measure", counting)
+    return calls
+
+
+def _inputs(rows=300, features=48, out=80):
+    gen = torch.Generator().manual_seed(rows)
+    return (
+        torch.randn(rows, features, generator=gen),
+        torch.randn(out, features, generator=gen),
+        torch.randn(out, generator=gen),
+    )
+
+
+@pytest.mark.parametrize("backend", ["matmul", "onednn"])
+@pytest.mark.parametrize("case", ["swin_v1_t_512", "pvt_v2_b0_512"])
+def test_each_forced_backend_matches_reference_logits(case, backend, monkeypatch):
+    for name in ENV:
+        monkeypatch.setenv(name, backend)
+
+    def forward(state_dict, x, info):
+        model = load_model(state_dict, patch_order=info["patch_order"])
+        with torch.inference_mode():
+            return model(x)
+
+    report = parity.check(forward, case, tol=parity.DEFAULT_TOL, verbose=False)
+    assert report["passed"], report
+
+
+@pytest.mark.parametrize("backend", ["matmul", "onednn"])
+def test_env_var_forces_linear_backend(backend, monkeypatch, measurements):
+    monkeypatch.setenv("BIREFNET_LINEAR_BACKEND", backend)
+    onednn_calls = []
+    real = linear_module._onednn_linear
+    monkeypatch.setattr(linear_module, "_onednn_linear", lambda *args: onednn_calls.append(1) or real(*args))
+    x, weight, bias = _inputs()
+    torch.testing.assert_close(linear(x, weight, bias), F.linear(x, weight, bias), atol=1e-5, rtol=1e-5)
+    assert bool(onednn_calls) == (backend == "onednn")
+    assert measurements == []
+
+
+def test_env_var_rejects_unknown_backend(monkeypatch):
+    monkeypatch.setenv("BIREFNET_LINEAR_BACKEND", "mkl")
+    x, weight, bias = _inputs()
+    with pytest.raises(BiRefNetError, match="BIREFNET_LINEAR_BACKEND='mkl'.*auto, matmul, onednn"):
+        linear(x, weight, bias)
+
+
+def test_choice_is_measured_once_and_remembered(measurements, caplog):
+    x, weight, bias = _inputs()
+    with caplog.at_level(logging.DEBUG, logger="birefnet.kernels"):
+        first = linear(x, weight, bias)
+        second = linear(x, weight, bias)
+    assert measurements == [["matmul", "onednn"]]
+    torch.testing.assert_close(first, F.linear(x, weight, bias), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(second, first, atol=1e-5, rtol=1e-5)
+    assert any("linear (256, 48, 80" in r.message and "measured" in r.message for r in caplog.records)
+
+
+def test_cache_file_round_trips(tmp_path, monkeypatch, measurements):
+    monkeypatch.setattr(kernel_choice, "STABLE", float("inf"))  # save even on a busy machine
+    x, weight, bias = _inputs()
+    linear(x, weight, bias)
+    path = tmp_path / "birefnet" / "kernels.json"
+    entries = json.loads(path.read_text())[kernel_cache.machine_key()]
+    ((entry, backend),) = entries.items()
+    assert entry.startswith("linear (256, 48, 80, True, 'float32', 'float32', False) threads=")
+    assert backend in ("matmul", "onednn")
+    assert list(tmp_path.joinpath("birefnet").iterdir()) == [path]  # no temporary file left behind
+
+    # A new process (simulated): the file answers, nothing is measured, the file's pick is used.
+    kernel_choice.forget()
+    other = "matmul" if backend == "onednn" else "onednn"
+    path.write_text(json.dumps({kernel_cache.machine_key(): {entry: other}}))
+    assert linear_module.cpu_backend(x, weight, bias, False) == other
+    assert len(measurements) == 1
+
+    # Another machine's entries do not count.
+    kernel_choice.forget()
+    path.write_text(json.dumps({"some other CPU | torch 0.1": {entry: other}}))
+    linear(x, weight, bias)
+    assert len(measurements) == 2
+
+
+@pytest.mark.parametrize("content", ["{not json", '["a list"]', '{"m": {"e": 3}}', ""])
+def test_corrupt_cache_file_is_ignored(tmp_path, monkeypatch, measurements, caplog, content):
+    monkeypatch.setattr(kernel_choice, "STABLE", float("inf"))
+    path = tmp_path / "birefnet" / "kernels.json"
+    path.parent.mkdir()
+    path.write_text(content)
+    x, weight, bias = _inputs()
+    with caplog.at_level(logging.DEBUG, logger="birefnet.kernels"):
+        torch.testing.assert_close(linear(x, weight, bias), F.linear(x, weight, bias), atol=1e-5, rtol=1e-5)
+    assert len(measurements) == 1
+    assert any("ignoring" in r.message for r in caplog.records)
+    assert kernel_cache.machine_key() in json.loads(path.read_text())  # replaced by a valid file
+
+
+def test_cache_can_be_turned_off(tmp_path, monkeypatch, measurements):
+    monkeypatch.setenv("BIREFNET_KERNEL_CACHE", "off")
+    monkeypatch.setattr(kernel_choice, "STABLE", float("inf"))
+    linear(*_inputs())
+    assert len(measurements) == 1
+    assert not (tmp_path / "birefnet").exists()
+
+
+def test_unwritable_cache_folder_is_not_an_error(tmp_path, monkeypatch, measurements):
+    monkeypatch.setattr(kernel_choice, "STABLE", float("inf"))
+    (tmp_path / "birefnet").write_text("a file where the folder should be")
+    x, weight, bias = _inputs()
+    torch.testing.assert_close(linear(x, weight, bias), F.linear(x, weight, bias), atol=1e-5, rtol=1e-5)
+    assert len(measurements) == 1
+
+
+def test_faster_candidate_wins_and_near_tie_keeps_default(monkeypatch):
+    timings = {}
+    monkeypatch.setattr(
+        kernel_choice, "measure", lambda candidates: {name: [timings[name]] * 5 for name in candidates}
+    )
+    candidates = lambda: {"a": lambda: None, "b": lambda: None}  # noqa: E731
+    timings.update(a=2.0, b=1.0)
+    assert kernel_choice.choose("op", ("k1",), ("a", "b"), "a", candidates) == "b"
+    timings.update(a=1.0, b=2.0)
+    assert kernel_choice.choose("op", ("k2",), ("a", "b"), "b", candidates) == "a"
+    timings.update(a=1.01, b=1.0)
+    assert kernel_choice.choose("op", ("k3",), ("a", "b"), "a", candidates) == "a"
+
+
+def test_noisy_measurement_is_not_saved(tmp_path, monkeypatch):
+    monkeypatch.setattr(kernel_choice, "measure", lambda candidates: {"a": [1.0, 3.0], "b": [2.0, 2.0]})
+    candidates = lambda: {"a": lambda: None, "b": lambda: None}  # noqa: E731
+    assert kernel_choice.choose("op", ("k",), ("a", "b"), "b", candidates) == "a"
+    assert not (tmp_path / "birefnet" / "kernels.json").exists()
+
+
+def test_no_measurement_while_compiling(monkeypatch, measurements):
+    monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+    assert linear_module.cpu_backend(*_inputs(), False) == "onednn"
+    assert measurements == []
+
+
+def test_gradients_flow_through_a_measuring_call(measurements):
+    x, weight, bias = (t.requires_grad_() for t in _inputs())
+    linear(x, weight, bias).square().sum().backward()
+    assert measurements, "the call should have measured"
+    ours = (x.grad, weight.grad, bias.grad)
+    x2, weight2, bias2 = (t.detach().clone().requires_grad_() for t in (x, weight, bias))
+    F.linear(x2, weight2, bias2).square().sum().backward()
+    for got, expected in zip(ours, (x2.grad, weight2.grad, bias2.grad), strict=True):
+        torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["matmul", "onednn"])
+def test_deform_conv_contraction_backends_agree(backend, monkeypatch):
+    monkeypatch.setenv("BIREFNET_DEFORM_CONV_BACKEND", backend)
+    gen = torch.Generator().manual_seed(3)
+    columns, kernel = torch.randn(2, 72, 500, generator=gen), torch.randn(16, 72, generator=gen)
+    expected = torch.einsum("ok,nkp->nop", kernel.double(), columns.double()).float()
+    torch.testing.assert_close(deform_conv.contract(columns, kernel), expected, atol=1e-4, rtol=1e-5)
+
+
+def test_deform_conv_contraction_is_measured_once(measurements):
+    gen = torch.Generator().manual_seed(4)
+    columns, kernel = torch.randn(1, 72, 500, generator=gen), torch.randn(16, 72, generator=gen)
+    first = deform_conv.contract(columns, kernel)
+    deform_conv.contract(columns, kernel)
+    assert measurements == [["matmul", "onednn"]]
+    torch.testing.assert_close(first[0], kernel @ columns[0], atol=1e-4, rtol=1e-5)
