@@ -39,7 +39,10 @@ _import_own_birefnet()
 
 __all__: list[str] = []
 
+WEB_DIRECTORY = "./web"
+"""The front-end extension (plain ES modules), served by ComfyUI under /extensions/<pack folder>/."""
+
 if importlib.util.find_spec("comfy_api") is not None:  # inside ComfyUI
     from .nodes.extension import comfy_entrypoint
 
-    __all__ = ["comfy_entrypoint"]
+    __all__ = ["comfy_entrypoint", "WEB_DIRECTORY"]
