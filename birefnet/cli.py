@@ -11,8 +11,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from birefnet.errors import BiRefNetError
-from birefnet.registry import VARIANTS, Variant
+from .errors import BiRefNetError
+from .registry import VARIANTS, Variant
 
 EXIT_USER_ERROR = 2
 MODELS_DIR_HELP = "$BIREFNET_MODELS_DIR, else ~/.cache/birefnet/models (or $XDG_CACHE_HOME/birefnet/models)"
@@ -121,8 +121,8 @@ def _choose_device(name: str) -> Any:
 def _choose_dtype(precision: str, device: Any) -> Any:
     import torch
 
-    from birefnet.loading import parse_dtype
-    from birefnet.precision import cpu_emulation_message
+    from .loading import parse_dtype
+    from .precision import cpu_emulation_message
 
     if precision == "auto":
         return torch.float16 if device.type == "cuda" else torch.float32
@@ -152,8 +152,8 @@ def _output_paths(
 
 
 def _load(args: argparse.Namespace, device: Any, dtype: Any) -> tuple[Any, Variant | None]:
-    from birefnet.hub import default_models_dir, resolve_model
-    from birefnet.loading import load_model
+    from .hub import default_models_dir, resolve_model
+    from .loading import load_model
 
     models_dir = args.models_dir if args.models_dir is not None else default_models_dir()
     path, variant = resolve_model(args.model, models_dir, allow_download=not args.no_download)
@@ -178,8 +178,8 @@ def run_cutout(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from birefnet.imageio import collect_image_files, load_rgb_image, mask_to_uint8, save_cutout, save_mask
-    from birefnet.predict import model_input_size, parse_resolution, predict
+    from .imageio import collect_image_files, load_rgb_image, mask_to_uint8, save_cutout, save_mask
+    from .predict import model_input_size, parse_resolution, predict
 
     if args.batch_size < 1:
         raise BiRefNetError(f"--batch-size must be at least 1, got {args.batch_size}.")
@@ -192,7 +192,7 @@ def run_cutout(args: argparse.Namespace) -> int:
     dtype = _choose_dtype(args.precision, device)
     model, _ = _load(args, device, dtype)
     if args.compile:
-        from birefnet.compile import compile_model
+        from .compile import compile_model
 
         compile_model(model)
     try:

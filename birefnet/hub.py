@@ -28,8 +28,8 @@ from huggingface_hub.utils import (
 )
 from tqdm.auto import tqdm
 
-from birefnet.errors import BiRefNetError
-from birefnet.registry import Variant, find_variant, get_variant, variant_for_path
+from .errors import BiRefNetError
+from .registry import Variant, find_variant, get_variant, variant_for_path
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".ckpt")
 

@@ -20,9 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from birefnet.errors import BiRefNetError
-from birefnet.precision import cpu_emulation_message
-from birefnet.registry import DYNAMIC_MAX_SIDE, DYNAMIC_MIN_SIDE
+from .errors import BiRefNetError
+from .precision import cpu_emulation_message
+from .registry import DYNAMIC_MAX_SIDE, DYNAMIC_MIN_SIDE
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -10,7 +10,7 @@ import difflib
 import pathlib
 from dataclasses import dataclass
 
-from birefnet.errors import BiRefNetError
+from .errors import BiRefNetError
 
 DYNAMIC_MIN_SIDE = 256
 """Smallest input side (pixels) the dynamic-resolution models were trained on."""

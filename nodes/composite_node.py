@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from birefnet.composite import BACKGROUNDS, FIT_MODES, cut_out
-
+from ..birefnet.composite import BACKGROUNDS, FIT_MODES, cut_out
 from .comfy_types import CATEGORY
 from .previews import cutout_preview
 
@@ -14,7 +13,7 @@ class BiRefNetComposite(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
-            node_id="BiRefNetComposite",
+            node_id="BiRefNetExactComposite",
             display_name="Composite (BiRefNet)",
             category=CATEGORY,
             description=(

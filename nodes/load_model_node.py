@@ -18,7 +18,7 @@ class LoadBiRefNetModel(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         choices = model_choices()
         return io.Schema(
-            node_id="BiRefNetLoadModel",
+            node_id="BiRefNetExactLoadModel",
             display_name="Load BiRefNet model",
             category=CATEGORY,
             description=(

@@ -12,9 +12,9 @@ import pathlib
 
 import folder_paths
 
-from birefnet.errors import BiRefNetError
-from birefnet.hub import DownloadProgress, download_variant, find_local_variant
-from birefnet.registry import VARIANTS, Variant, find_variant, variant_for_path
+from ..birefnet.errors import BiRefNetError
+from ..birefnet.hub import DownloadProgress, download_variant, find_local_variant
+from ..birefnet.registry import VARIANTS, Variant, find_variant, variant_for_path
 
 FOLDER_NAMES = ("birefnet", "BiRefNet", "background_removal")
 DOWNLOAD_FOLDER = "birefnet"

@@ -17,12 +17,11 @@ import comfy.model_patcher
 import comfy.utils
 import torch
 
-from birefnet import compile_model, load_model
-from birefnet.errors import BiRefNetError
-from birefnet.hub import DownloadProgress
-from birefnet.predict import model_input_size, predict
-from birefnet.registry import DYNAMIC_MAX_SIDE, DYNAMIC_MIN_SIDE, Variant, find_variant
-
+from ..birefnet import compile_model, load_model
+from ..birefnet.errors import BiRefNetError
+from ..birefnet.hub import DownloadProgress
+from ..birefnet.predict import model_input_size, predict
+from ..birefnet.registry import DYNAMIC_MAX_SIDE, DYNAMIC_MIN_SIDE, Variant, find_variant
 from .model_files import resolve_checkpoint
 from .options import activation_bytes, choose_precision, patch_order_argument
 from .routes import DOWNLOAD_EVENT, send_to_ui
@@ -98,7 +97,9 @@ def download_reporter(choice: str, node_id: str | None) -> DownloadProgress:
     return report
 
 
-def describe_loaded(model: torch.nn.Module, device: torch.device, weights: torch.dtype, compute: torch.dtype) -> str:
+def describe_loaded(
+    model: torch.nn.Module, device: torch.device, weights: torch.dtype, compute: torch.dtype
+) -> str:
     """The loader's info line, e.g. "swin_v1_t · native 1024x1024 · patch order legacy · cpu · fp32"."""
     variant = getattr(model, "variant", None)
     if variant is None:

@@ -13,16 +13,15 @@ import pathlib
 
 import torch
 
-from birefnet.hub import find_local_variant
-from birefnet.model import BiRefNet
-from birefnet.registry import Variant, find_variant, variant_for_path
-
+from ..birefnet.hub import find_local_variant
+from ..birefnet.model import BiRefNet
+from ..birefnet.registry import Variant, find_variant, variant_for_path
 from .model_files import download_dir, folder_dirs, local_checkpoint_paths, model_choices
 
 _DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def parameter_count(backbone: str) -> int:
     """Number of values in the state dict of ``BiRefNet(backbone)`` (e.g. 220,700,285 for swin_v1_l)."""
     with torch.device("meta"):

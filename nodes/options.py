@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from birefnet.errors import BiRefNetError
-from birefnet.precision import cpu_emulation_message
+from ..birefnet.errors import BiRefNetError
+from ..birefnet.precision import cpu_emulation_message
 
 DEVICES = ("auto", "cpu", "gpu")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from birefnet.refine import refine_mask
-
+from ..birefnet.refine import refine_mask
 from .comfy_types import CATEGORY
 from .previews import mask_preview
 
@@ -14,7 +13,7 @@ class BiRefNetRefineMask(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
-            node_id="BiRefNetRefineMask",
+            node_id="BiRefNetExactRefineMask",
             display_name="Refine mask (BiRefNet)",
             category=CATEGORY,
             description=(

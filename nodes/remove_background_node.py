@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from birefnet.composite import cut_out
-
+from ..birefnet.composite import cut_out
 from .comfy_types import CATEGORY
 from .model_files import model_choices
 from .model_handle import BiRefNetHandle, load_handle, segment
@@ -30,7 +29,7 @@ class BiRefNetRemoveBackground(io.ComfyNode):
         choices = model_choices()
         default = "BiRefNet" if "BiRefNet" in choices else choices[0]
         return io.Schema(
-            node_id="BiRefNetRemoveBackground",
+            node_id="BiRefNetExactRemoveBackground",
             display_name="Remove background (BiRefNet)",
             category=CATEGORY,
             description=(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from birefnet.predict import DEFAULT_DYNAMIC_LONG_SIDE
-from birefnet.registry import DYNAMIC_MAX_SIDE, DYNAMIC_MIN_SIDE
-
+from ..birefnet.predict import DEFAULT_DYNAMIC_LONG_SIDE
+from ..birefnet.registry import DYNAMIC_MAX_SIDE, DYNAMIC_MIN_SIDE
 from .comfy_types import CATEGORY, BiRefNetModel
 from .model_handle import segment
 from .options import RESOLUTION_MODES, check_segment_image, resolution_argument
@@ -17,7 +16,7 @@ class BiRefNetSegment(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
-            node_id="BiRefNetSegment",
+            node_id="BiRefNetExactSegment",
             display_name="BiRefNet segment",
             category=CATEGORY,
             description=(

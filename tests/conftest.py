@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -17,6 +18,18 @@ if str(PARITY_DIR) not in sys.path:
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+# The pack as ComfyUI sees it: the repository folder imported as a package (the node modules import the
+# library relatively, `from ..birefnet.x import`). Tests of nodes/ import `comfyui_birefnet_exact.nodes.x` and
+# take BiRefNetError from `comfyui_birefnet_exact.birefnet` (a different module object from top-level birefnet).
+PACK = "comfyui_birefnet_exact"
+if PACK not in sys.modules:
+    _spec = importlib.util.spec_from_file_location(
+        PACK, REPO_ROOT / "__init__.py", submodule_search_locations=[str(REPO_ROOT)]
+    )
+    _pack = importlib.util.module_from_spec(_spec)
+    sys.modules[PACK] = _pack
+    _spec.loader.exec_module(_pack)
 
 
 def random_state_dict(backbone: str = "pvt_v2_b0", seed: int = 0) -> dict[str, torch.Tensor]:

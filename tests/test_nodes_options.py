@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from birefnet.errors import BiRefNetError
-from nodes.options import (
+from comfyui_birefnet_exact.birefnet.errors import BiRefNetError
+from comfyui_birefnet_exact.nodes.options import (
     activation_bytes,
     check_segment_image,
     choose_precision,
@@ -36,7 +35,7 @@ def test_auto_precision_keeps_fp32_weights_and_autocasts(device, fp16_ok, bf16_o
 )
 def test_explicit_precision_sets_weights_and_compute(name, dtype, monkeypatch):
     monkeypatch.setattr(
-        "nodes.options.cpu_emulation_message", lambda dtype, device: None
+        "comfyui_birefnet_exact.nodes.options.cpu_emulation_message", lambda dtype, device: None
     )  # a CPU with fp16 and bf16
     assert choose_precision(name, CPU, False, False) == (dtype, dtype)
     assert choose_precision(name, CUDA, False, False) == (dtype, dtype)
@@ -44,7 +43,7 @@ def test_explicit_precision_sets_weights_and_compute(name, dtype, monkeypatch):
 
 @pytest.mark.parametrize("name,dtype", [("fp16", torch.float16), ("bf16", torch.bfloat16)])
 def test_explicit_half_precision_refused_on_a_cpu_that_emulates_it(name, dtype, monkeypatch):
-    monkeypatch.setattr("birefnet.precision.cpu_runs_natively", lambda d: d != dtype)
+    monkeypatch.setattr("comfyui_birefnet_exact.birefnet.precision.cpu_runs_natively", lambda d: d != dtype)
     with pytest.raises(BiRefNetError, match=f"precision '{name}' on the CPU: {name} on this CPU is emulated"):
         choose_precision(name, CPU, True, True)
     assert choose_precision(name, CUDA, True, True) == (dtype, dtype)  # GPUs are not asked

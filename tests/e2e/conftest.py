@@ -188,7 +188,7 @@ def comfy_server(tmp_path_factory) -> ComfyServer:
                     f"ComfyUI exited ({process.returncode}) during startup:\n{log.read_text()[-4000:]}"
                 )
             try:
-                server.get("/object_info/BiRefNetSegment")
+                server.get("/object_info/BiRefNetExactSegment")
                 break
             except (urllib.error.URLError, ConnectionError, OSError):
                 if time.monotonic() > deadline:

@@ -8,11 +8,11 @@ from .comfyui_setup import REPO_ROOT
 from .conftest import EXTRA_CHECKPOINT, PACK_NAME, TINY_CHECKPOINT
 
 NODE_IDS = {
-    "BiRefNetLoadModel": (["BIREFNET_MODEL"]),
-    "BiRefNetSegment": (["MASK"]),
-    "BiRefNetRefineMask": (["MASK"]),
-    "BiRefNetComposite": (["IMAGE", "MASK"]),
-    "BiRefNetRemoveBackground": (["IMAGE", "MASK"]),
+    "BiRefNetExactLoadModel": (["BIREFNET_MODEL"]),
+    "BiRefNetExactSegment": (["MASK"]),
+    "BiRefNetExactRefineMask": (["MASK"]),
+    "BiRefNetExactComposite": (["IMAGE", "MASK"]),
+    "BiRefNetExactRemoveBackground": (["IMAGE", "MASK"]),
 }
 EXAMPLES = {
     "background_removal_transparent_png",
@@ -41,11 +41,11 @@ def test_nodes_are_listed_with_their_outputs(object_info):
         assert object_info[node_id]["output"] == outputs
         assert object_info[node_id]["category"] == "BiRefNet"
         assert object_info[node_id]["description"]
-    assert "1 - alpha" in object_info["BiRefNetComposite"]["description"]
+    assert "1 - alpha" in object_info["BiRefNetExactComposite"]["description"]
 
 
 def test_model_list_has_local_files_extra_paths_and_every_variant(object_info):
-    options = object_info["BiRefNetLoadModel"]["input"]["required"]["model"][1]["options"]
+    options = object_info["BiRefNetExactLoadModel"]["input"]["required"]["model"][1]["options"]
     assert TINY_CHECKPOINT in options  # models/birefnet
     assert EXTRA_CHECKPOINT in options  # a folder named only in extra_model_paths.yaml
     assert set(VARIANTS) <= set(options)

@@ -12,12 +12,12 @@ def _branch(prefix: str, compile_model: bool) -> dict:
     """Load (compiled or not) -> segment the lemur at 64x64 -> save the mask as an image."""
     return {
         f"{prefix}1": {
-            "class_type": "BiRefNetLoadModel",
+            "class_type": "BiRefNetExactLoadModel",
             "inputs": {"model": TINY_CHECKPOINT, "device": "cpu", "precision": "fp32", "patch_order": "auto",
                        "allow_download": False, "compile": compile_model},
         },
         f"{prefix}2": {
-            "class_type": "BiRefNetSegment",
+            "class_type": "BiRefNetExactSegment",
             "inputs": {"model": [f"{prefix}1", 0], "image": ["0", 0], "resolution": "custom", "width": 64,
                        "height": 64, "dynamic_long_side": 1024, "batch_size": 1},
         },

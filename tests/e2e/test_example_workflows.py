@@ -30,9 +30,11 @@ SD_MODEL_LOADERS = {"CheckpointLoaderSimple"}  # no Stable Diffusion weights in 
 def _prompt(name: str, object_info) -> dict:
     workflow = json.loads((EXAMPLES / f"{name}.json").read_text())
     prompt = drop_nodes(ui_to_api(workflow, object_info), SD_MODEL_LOADERS)
-    for node in nodes_of(prompt, "BiRefNetLoadModel") + nodes_of(prompt, "BiRefNetRemoveBackground"):
+    for node in nodes_of(prompt, "BiRefNetExactLoadModel") + nodes_of(
+        prompt, "BiRefNetExactRemoveBackground"
+    ):
         node["inputs"].update(model=TINY_CHECKPOINT, allow_download=False)
-    for node in nodes_of(prompt, "BiRefNetSegment"):
+    for node in nodes_of(prompt, "BiRefNetExactSegment"):
         node["inputs"].update(resolution="custom", width=64, height=64)
     for node in nodes_of(prompt, "LoadImage"):
         node["inputs"]["image"] = "lemur.png"
@@ -127,7 +129,7 @@ def test_composite_mask_output_plugs_into_join_image_with_alpha(comfy_server):
     prompt = {
         "1": {"class_type": "LoadImage", "inputs": {"image": "lemur.png"}},
         "2": {
-            "class_type": "BiRefNetLoadModel",
+            "class_type": "BiRefNetExactLoadModel",
             "inputs": {
                 "model": TINY_CHECKPOINT,
                 "device": "cpu",
@@ -138,7 +140,7 @@ def test_composite_mask_output_plugs_into_join_image_with_alpha(comfy_server):
             },
         },  # fmt: skip
         "3": {
-            "class_type": "BiRefNetSegment",
+            "class_type": "BiRefNetExactSegment",
             "inputs": {
                 "model": ["2", 0],
                 "image": ["1", 0],
@@ -150,7 +152,7 @@ def test_composite_mask_output_plugs_into_join_image_with_alpha(comfy_server):
             },
         },  # fmt: skip
         "4": {
-            "class_type": "BiRefNetComposite",
+            "class_type": "BiRefNetExactComposite",
             "inputs": {
                 "image": ["1", 0],
                 "mask": ["3", 0],

@@ -7,7 +7,7 @@ from .conftest import TINY_CHECKPOINT, execution_error
 
 def _load_model(model=TINY_CHECKPOINT):
     return {
-        "class_type": "BiRefNetLoadModel",
+        "class_type": "BiRefNetExactLoadModel",
         "inputs": {
             "model": model,
             "device": "auto",
@@ -20,7 +20,7 @@ def _load_model(model=TINY_CHECKPOINT):
 
 def _segment(model_ref, image_ref):
     return {
-        "class_type": "BiRefNetSegment",
+        "class_type": "BiRefNetExactSegment",
         "inputs": {"model": model_ref, "image": image_ref, "resolution": "custom", "width": 64, "height": 64,
                    "dynamic_long_side": 1024, "batch_size": 2},
     }  # fmt: skip
@@ -54,7 +54,7 @@ def test_mismatched_batch_sizes(comfy_server):
         "4": _load_model(),
         "5": _segment(["4", 0], ["3", 0]),
         "6": {
-            "class_type": "BiRefNetComposite",
+            "class_type": "BiRefNetExactComposite",
             "inputs": {
                 "image": ["2", 0],
                 "mask": ["5", 0],
