@@ -137,6 +137,9 @@ def comfy_page(request, browser, browser_server, frontend, renderer, tmp_path) -
         "".join(
             f"localStorage.setItem({json.dumps(k)}, {json.dumps(v)});" for k, v in QUIET_LOCAL_STORAGE.items()
         )
+        # The front end loads a few hundred files; the default buffer (250) would drop the pack's scripts
+        # from pack_scripts_loaded().
+        + "performance.setResourceTimingBufferSize(5000);"
     )
     page = context.new_page()
     page.set_default_timeout(60_000)
