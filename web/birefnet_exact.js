@@ -11,7 +11,14 @@ import {
   findWidget,
   watchControllingWidgets,
 } from "./conditional_widgets.js";
-import { annotateModelCombo, formatBytes, modelDescription, modelEntry, refreshModelInfo } from "./model_info.js";
+import {
+  annotateModelCombo,
+  formatBytes,
+  modelDescription,
+  modelDetails,
+  modelEntry,
+  refreshModelInfo,
+} from "./model_info.js";
 import { hidePreview, infoWidget, showPreview } from "./preview_widget.js";
 
 const LOADER = "BiRefNetExactLoadModel";
@@ -52,7 +59,7 @@ function ourNodes() {
 function updateModelText(node) {
   const model = findWidget(node, "model");
   const info = node.widgets?.find((w) => w.name === "birefnet_info");
-  if (model && info) info.birefnetInfo.setAbout(modelDescription(model.value));
+  if (model && info) info.birefnetInfo.setAbout(modelDescription(model.value), modelDetails(model.value));
 }
 
 function setUp(node) {

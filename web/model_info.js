@@ -52,22 +52,42 @@ export function modelLabel(name) {
   return `${mark} ${name}  (missing)`;
 }
 
-/** One or two sentences for the info line under the model list. */
+/** What the variant is, e.g. "swin_v1_t, 1024x1024, general". */
+function variantFacts(variant) {
+  const size = variant.resolution ? variant.resolution.join("x") : "dynamic size";
+  return `${variant.backbone}, ${size}, ${variant.task}`;
+}
+
+/** A short text for the info line under the model list (at most about three lines in a 320 px node). */
 export function modelDescription(name) {
   const entry = entries.get(name);
   if (!entry) return "";
   const variant = entry.variant;
-  const what = variant
-    ? `${variant.name}: ${variant.backbone}, ${variant.resolution ? variant.resolution.join("x") : "dynamic size"}, ${variant.task}.`
-    : "Unrecognised checkpoint (architecture read from the file).";
-  if (entry.kind === "file") return `Local file (${formatBytes(entry.size_bytes)}). ${what}`;
-  if (entry.kind === "variant_on_disk") return `On disk: ${entry.file}. ${what}`;
+  const file = entry.file ? entry.file.split(/[\\/]/).pop() : "";
+  if (entry.kind === "file") {
+    const what = variant ? `the ${variant.name} release (${variantFacts(variant)})` : "architecture read from the file";
+    return `Local file, ${formatBytes(entry.size_bytes)}: ${what}.`;
+  }
+  if (entry.kind === "variant_on_disk") return `On disk as ${file} (${variantFacts(variant)}).`;
   if (entry.kind === "download") {
     let text = `Not on disk: downloads ${formatBytes(entry.size_bytes)} from ${variant.repo_id} when allow_download is on. Licence: ${variant.license}.`;
-    if (variant.gated) text += ` Gated: accept the licence at ${variant.page_url} and log in (hf auth login) first.`;
-    return `${text} ${what}`;
+    if (variant.gated) text += " Gated: accept the licence on its page and log in (hf auth login) first.";
+    return text;
   }
   return `${name} is no longer in the model folders: refresh (R) or pick another.`;
+}
+
+/** The full facts, for the info line's tooltip. */
+export function modelDetails(name) {
+  const entry = entries.get(name);
+  if (!entry) return "";
+  const variant = entry.variant;
+  const lines = [entry.file ? `File: ${entry.file}` : name];
+  if (variant) {
+    lines.push(`${variant.name} (${variantFacts(variant)}): ${variant.description}`);
+    lines.push(`Licence: ${variant.license}. ${variant.page_url}`);
+  }
+  return lines.join("\n");
 }
 
 /** Annotate a model combo's labels (values stay as they are; front ends without getOptionLabel ignore it). */

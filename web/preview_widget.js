@@ -252,7 +252,10 @@ export function infoWidget(node) {
   widget = node.addDOMWidget("birefnet_info", "birefnet_info", root, domWidgetOptions(46));
   widget.serialize = false;
   widget.birefnetInfo = {
-    setAbout: (text) => (root.querySelector(".about").textContent = text ?? ""),
+    setAbout: (text, tooltip) => {
+      root.querySelector(".about").textContent = text ?? "";
+      root.title = tooltip ?? "";
+    },
     setStatus: (text) => (root.querySelector(".status").textContent = text ?? ""),
   };
   return widget;
