@@ -33,6 +33,8 @@ FIT_MARGINS = (
 
 # The graph the user sees (app.rootGraph in newer front ends, app.graph in older ones).
 _GRAPH = "(window.app.rootGraph ?? window.app.graph)"
+# A node by id, whether the front end keeps ids as numbers (1.32) or as strings at run time (1.58).
+_NODE = f"((id) => {_GRAPH}.getNodeById(id) ?? {_GRAPH}.nodes.find((n) => String(n.id) === String(id)))"
 
 
 @dataclass(frozen=True)
@@ -147,18 +149,18 @@ class ComfyPage:
         path = self.screenshot(name, locator, clip)
         return np.asarray(Image.open(path).convert("RGB")), path
 
-    def node_rect(self, node_id: int) -> dict[str, float]:
+    def node_rect(self, node_id: int | str) -> dict[str, float]:
         """The node's box on the page in CSS pixels ({"x", "y", "width", "height"}, title bar included),
         for either renderer (Vue: the node's DOM element; classic: from the canvas transform)."""
         rect = self.evaluate(
-            """(id) => {
-              const el = document.querySelector(`[data-node-id="${id}"]`);
+            "([id, vue]) => { const NODE = " + _NODE + ";"
+            """
+              const el = vue && document.querySelector(`[data-node-id="${id}"]`);
               if (el && el.getBoundingClientRect().width > 0) {
                 const r = el.getBoundingClientRect();
                 return {x: r.x, y: r.y, width: r.width, height: r.height};
               }
-              const graph = window.app.rootGraph ?? window.app.graph;
-              const node = graph.getNodeById(id);
+              const node = NODE(id);
               if (!node) return null;
               const canvas = window.app.canvas, ds = canvas.ds;
               const box = canvas.canvas.getBoundingClientRect();
@@ -170,7 +172,7 @@ class ComfyPage:
                 height: (node.size[1] + title) * ds.scale,
               };
             }""",
-            node_id,
+            [node_id, self.renderer == "vue"],
         )
         assert rect is not None, f"no node {node_id} in the graph"
         return rect
@@ -200,7 +202,7 @@ class ComfyPage:
         self.evaluate(
             f"""([ids, [left, top, right, bottom], maxScale]) => {{
               const graph = {_GRAPH}, canvas = window.app.canvas, ds = canvas.ds;
-              const nodes = graph.nodes.filter((n) => !ids || ids.includes(n.id));
+              const nodes = graph.nodes.filter((n) => !ids || ids.map(String).includes(String(n.id)));
               if (!nodes.length) return;
               let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
               for (const n of nodes) {{
@@ -230,14 +232,14 @@ class ComfyPage:
     def node_ids(self, node_type: str | None = None) -> list[int]:
         """Ids of the graph's nodes (of ``node_type`` only, when given)."""
         return self.evaluate(
-            f"(t) => {_GRAPH}.nodes.filter((n) => !t || n.type === t).map((n) => n.id)", node_type
+            f"(t) => {_GRAPH}.nodes.filter((n) => !t || n.type === t).map((n) => Number(n.id))", node_type
         )
 
     def widgets(self, node_id: int) -> list[dict[str, Any]]:
         """The node's widgets: [{"name", "type", "value", "hidden" (widget.hidden), "options_hidden"
         (widget.options.hidden), "computed_height" (or null)}], in order."""
         return self.evaluate(
-            f"""(id) => {_GRAPH}.getNodeById(id).widgets.map((w) => ({{
+            f"""(id) => {_NODE}(id).widgets.map((w) => ({{
               name: w.name, type: w.type, value: w.value ?? null, hidden: !!w.hidden,
               options_hidden: !!(w.options && w.options.hidden), computed_height: w.computedHeight ?? null,
             }}))""",
@@ -258,7 +260,7 @@ class ComfyPage:
         front-end extensions hook), and redraw."""
         found = self.evaluate(
             f"""([id, name, value]) => {{
-              const node = {_GRAPH}.getNodeById(id);
+              const node = {_NODE}(id);
               const w = node && node.widgets.find((w) => w.name === name);
               if (!w) return false;
               w.value = value;
