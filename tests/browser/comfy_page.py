@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,8 @@ class ComfyPage:
         self.renderer = renderer
         self.shots = shots
         self.console: list[ConsoleEntry] = []
+        self._startup_end = 0  # console[:_startup_end]: from loading the app
+        self._test_start = 0  # console[_test_start:]: from the current test
         page.on("console", self._on_console)
         page.on(
             "pageerror",
@@ -92,8 +95,33 @@ class ComfyPage:
 
     # -- opening the app ------------------------------------------------------------------------------
     def open(self) -> None:
-        """Load ComfyUI and wait until ``window.app``, its graph, and the pack's node types are there."""
+        """Load ComfyUI and wait until ``window.app``, its graph, and the pack's node types are there.
+
+        The renderer comes from the user setting ``Comfy.VueNodes.Enabled``, which is POSTed first."""
+        self.server_setting(VUE_NODES_SETTING, self.renderer == "vue")
+        self.console.clear()
         self.page.goto(self.server.url + "/", wait_until="domcontentloaded")
+        self._wait_until_ready()
+        self._startup_end = self._test_start = len(self.console)
+
+    def reload(self) -> None:
+        """Reload the app (a fresh page state; startup console entries are collected anew)."""
+        self.open()
+
+    def begin_test(self, shots: Path) -> None:
+        """Reuse this page for a new test: its screenshots go to ``shots``; ``errors()`` then reports
+        startup errors plus this test's; Escape closes menus and dialogs; the graph is emptied."""
+        self.shots = shots
+        self._test_start = len(self.console)
+        self.page.keyboard.press("Escape")
+        self.evaluate(f"() => {{ {_GRAPH}.clear(); {_GRAPH}.setDirtyCanvas(true, true); }}")
+
+    def server_setting(self, setting_id: str, value: Any) -> None:
+        """Store a user setting through ComfyUI's settings API (POST /settings/<id>); pages read it on
+        load (``reload()``), or set it live with ``app.extensionManager.setting.set`` in the page."""
+        post_setting(self.server, setting_id, value)
+
+    def _wait_until_ready(self) -> None:
         self.page.wait_for_function(
             f"() => window.app && {_GRAPH} && window.LiteGraph"
             " && window.LiteGraph.registered_node_types['BiRefNetExactSegment'] !== undefined",
@@ -109,10 +137,11 @@ class ComfyPage:
 
     # -- console ------------------------------------------------------------------------------------------
     def errors(self, url_part: str | None = PACK_SCRIPTS) -> list[ConsoleEntry]:
-        """Errors (console errors, uncaught exceptions, failed requests) whose URL or text contains
-        ``url_part`` (default: the pack's script folder ``/extensions/comfyui-birefnet-exact/``); all
-        errors with ``url_part=None``."""
-        bad = [e for e in self.console if e.level == "error"]
+        """Errors (console errors, uncaught exceptions, failed requests) from loading the app and from the
+        current test whose URL or text contains ``url_part`` (default: the pack's script folder
+        ``/extensions/comfyui-birefnet-exact/``); all such errors with ``url_part=None``."""
+        seen = self.console[: self._startup_end] + self.console[self._test_start :]
+        bad = [e for e in seen if e.level == "error"]
         if url_part is None:
             return bad
         return [e for e in bad if url_part in e.url or url_part in e.text]
@@ -303,6 +332,17 @@ class ComfyPage:
         raise AssertionError(
             f"no prompt finished within {timeout_s} s after clicking Run; screenshot: {shot}"
         )
+
+
+def post_setting(server: ComfyServer, setting_id: str, value: Any) -> None:
+    """Store one user setting through ComfyUI's settings API (POST /settings/<id>)."""
+    request = urllib.request.Request(
+        f"{server.url}/settings/{setting_id}",
+        json.dumps(value).encode(),
+        {"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200, f"POST /settings/{setting_id}: HTTP {response.status}"
 
 
 def _stack(error) -> str:
