@@ -47,6 +47,12 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--drop-path-rate",
+        type=float,
+        default=0.0,
+        help="encoder stochastic depth (the recipe's pvt_v2: 0.1)",
+    )
     p.add_argument("--no-augment", dest="augment", action="store_false", help="train without augmentations")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -66,6 +72,7 @@ def main() -> None:
         epochs=epochs,
         last_epochs=0,
         lr=args.lr,
+        drop_path_rate=args.drop_path_rate,
         max_steps=args.steps,
         save_every_epochs=epochs,
         resume=False,

@@ -43,10 +43,16 @@ class BiRefNet(nn.Module):
     Input: ``[N, 3, H, W]`` ImageNet-normalised RGB with H and W multiples of 32.
     ``eval()``: returns logits ``[N, 1, H, W]`` (apply a sigmoid for a 0..1 mask).
     ``train()``: returns a :class:`TrainOutput`.
+    ``drop_path_rate``: the encoder's stochastic depth (``bb.set_drop_path_rate``), active in ``train()`` mode
+    only; 0 (off) for inference and loading, the reference trains Swin v1 with 0.2 and PVT v2 with 0.1.
     """
 
     def __init__(
-        self, backbone: str = "swin_v1_l", patch_order: str = "current", num_classes: int = 0
+        self,
+        backbone: str = "swin_v1_l",
+        patch_order: str = "current",
+        num_classes: int = 0,
+        drop_path_rate: float = 0.0,
     ) -> None:
         super().__init__()
         if backbone not in BACKBONES:
@@ -57,7 +63,7 @@ class BiRefNet(nn.Module):
         lateral = tuple(reversed(backbone_channels(backbone)))  # deepest first
         channels = tuple(2 * c for c in lateral)  # the half-resolution pyramid is concatenated
         context = sum(channels[1:])  # x1, x2, x3 fused into x4
-        self.bb = build_backbone(backbone)
+        self.bb = build_backbone(backbone, drop_path_rate)
         self.squeeze_module = nn.Sequential(BasicDecBlk(channels[0] + context, channels[0]))
         self.decoder = Decoder(channels, patch_order)  # type: ignore[arg-type]
         self.channels = channels

@@ -13,11 +13,13 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
+from birefnet.backbones import DropPath
 from birefnet.loading import load_model
 from birefnet.model import BiRefNet
 from training.checkpoints import load_training_state, save_weights
+from training.distributed import setup_distributed
 from training.synthetic import write_thin_structure_dataset
-from training.train import TrainConfig, train
+from training.train import TrainConfig, build_model, parse_args, resolve_defaults, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,6 +48,7 @@ def _config(dataset, out, **overrides) -> TrainConfig:
         batch_size=2,
         epochs=2,
         last_epochs=1,
+        drop_path_rate=0.1,  # the reference's pvt_v2 rate: stochastic depth on in every run here
         progress=False,
         device="cpu",
     )
@@ -91,6 +94,9 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(small_dataset, tmp_
     full_log, part_log = _log(tmp_path / "full"), _log(tmp_path / "part")
     assert [r["loss"] for r in part_log] == [r["loss"] for r in full_log]
     assert "bce" in full_log[1] and "bce" not in full_log[2]  # BCE weight 0 in the switched epoch
+    # Stochastic depth was active: without it the first step's loss differs.
+    train(_config(small_dataset, tmp_path / "no_drop_path", max_steps=1, drop_path_rate=0.0))
+    assert _log(tmp_path / "no_drop_path")[0]["loss"] != full_log[0]["loss"]
     a = load_training_state(tmp_path / "full" / "training_state.pt")
     b = load_training_state(tmp_path / "part" / "training_state.pt")
     for key, value in a["model"].items():
@@ -118,6 +124,7 @@ def test_two_process_ddp_matches_one_process_with_accumulation(dataset, tmp_path
         "--batch-size=2",
         "--epochs=1",
         "--last-epochs=1",
+        "--drop-path-rate=0.1",
         "--device=cpu",
         "--no-progress",
     ]
@@ -180,3 +187,26 @@ def test_auxiliary_classification_needs_class_names(dataset, tmp_path):
 
     with pytest.raises(BiRefNetError, match="aux-classification"):
         train(_config(dataset, tmp_path / "run", aux_classification=True, epochs=1, last_epochs=0))
+
+
+def test_size_and_drop_path_rate_default_to_the_preset_and_backbone():
+    config = resolve_defaults(TrainConfig("data", "out", preset="General-2K", backbone="swin_v1_t"))
+    assert (config.size, config.drop_path_rate) == ((2560, 1440), 0.2)
+    config = resolve_defaults(
+        TrainConfig("data", "out", backbone="pvt_v2_b2", size=(512, 256), drop_path_rate=0)
+    )
+    assert (config.size, config.drop_path_rate) == ((512, 256), 0)
+    assert resolve_defaults(TrainConfig("data", "out", backbone="pvt_v2_b0")).drop_path_rate == 0.1
+    parsed = parse_args(["--data-root=d", "--output-dir=o", "--drop-path-rate=0.3", "--preset=General-2K"])
+    assert (parsed.drop_path_rate, parsed.size, parsed.preset) == (0.3, None, "General-2K")
+
+
+def test_drop_path_rate_reaches_the_encoder(tmp_path, tiny_checkpoint):
+    context = setup_distributed("cpu")
+    fresh = build_model(_config("d", tmp_path, drop_path_rate=0.05), context)
+    loaded = build_model(
+        _config("d", tmp_path, drop_path_rate=0.05, init_checkpoint=str(tiny_checkpoint)), context
+    )
+    for model in (fresh, loaded):
+        probs = [m.drop_prob for m in model.modules() if isinstance(m, DropPath)]
+        assert probs == pytest.approx([0.05 * i / 7 for i in range(8)]) and model.training

@@ -8,17 +8,19 @@ import pytest
 import torch
 from scipy import ndimage
 
+from birefnet.errors import BiRefNetError
 from training.losses import (
     bce_loss,
     gradient_loss,
     gradient_target,
     iou_loss,
     mae_loss,
+    mse_loss,
     pixel_loss,
     ssim_loss,
     ssim_map,
 )
-from training.presets import get_preset, loss_weights_for_epoch, scaled_lr
+from training.presets import default_drop_path_rate, get_preset, loss_weights_for_epoch, scaled_lr
 
 PROB = torch.tensor([0.5, 0.8, 0.2, 0.9]).view(1, 1, 2, 2)
 GT = torch.tensor([1.0, 1.0, 0.0, 0.0]).view(1, 1, 2, 2)
@@ -111,13 +113,82 @@ def test_pixel_loss_sums_weighted_losses_over_upsampled_outputs():
 
 def test_presets_and_last_epochs_switch():
     dis = get_preset("dis5k")
-    assert (dis.lr, dis.epochs, dis.last_epochs) == (1e-4, 500, 40)
+    assert (dis.lr, dis.epochs, dis.last_epochs, dis.size) == (1e-4, 500, 40, (1024, 1024))
     assert dis.loss_weights == {"bce": 30.0, "iou": 0.5, "ssim": 10.0}
     assert get_preset("Matting").loss_weights == {"bce": 30.0, "mae": 100.0, "ssim": 10.0}
     assert scaled_lr(1e-4, 16) == pytest.approx(2e-4)
-    assert loss_weights_for_epoch(dis.loss_weights, 460, 500, 40) == dis.loss_weights
-    assert loss_weights_for_epoch(dis.loss_weights, 461, 500, 40) == {"bce": 0.0, "iou": 0.25, "ssim": 10.0}
-    assert loss_weights_for_epoch(dis.loss_weights, 463, 500, 40)["iou"] == pytest.approx(0.5 * 0.5**3)
+    w = loss_weights_for_epoch(dis.loss_weights, dis.switch, 460, 500, 40)
+    assert w == dis.loss_weights
+    w = loss_weights_for_epoch(dis.loss_weights, dis.switch, 461, 500, 40)
+    assert w == {"bce": 0.0, "iou": 0.25, "ssim": 10.0}
+
+
+def test_general_2k_preset():
+    preset = get_preset("general-2k")
     general = get_preset("General")
-    w = loss_weights_for_epoch(general.loss_weights, 182, 200, 20)
-    assert w["mae"] == pytest.approx(100 * 0.9**2) and w["bce"] == 0.0
+    assert preset.name == "General-2K"
+    assert (preset.size, preset.epochs, preset.last_epochs) == ((2560, 1440), 250, 20)
+    assert (preset.lr, preset.loss_weights, preset.switch) == (
+        general.lr,
+        general.loss_weights,
+        general.switch,
+    )
+    assert general.lr == 1e-5 and general.size == (1024, 1024)
+
+
+# (preset, epoch, expected weights): k = epoch - (epochs - last_epochs) switched epochs, multipliers by hand.
+SCHEDULES = [
+    ("DIS5K", 460, {"bce": 30.0, "iou": 0.5, "ssim": 10.0}),  # k = 0
+    ("DIS5K", 463, {"bce": 0.0, "iou": 0.5 / 8, "ssim": 10.0}),  # k = 3
+    ("COD", 132, {"bce": 0.0, "iou": 0.5 / 4, "ssim": 10.0}),  # k = 2
+    ("HRSOD", 150, {"bce": 0.0, "iou": 0.5 / 2**20, "ssim": 10.0}),  # k = 20
+    ("General", 181, {"bce": 0.0, "iou": 0.25, "ssim": 10.0, "mae": 90.0}),  # k = 1
+    ("General", 182, {"bce": 0.0, "iou": 0.125, "ssim": 10.0, "mae": 81.0}),  # k = 2
+    ("General-2K", 230, {"bce": 30.0, "iou": 0.5, "ssim": 10.0, "mae": 100.0}),  # k = 0
+    ("General-2K", 233, {"bce": 0.0, "iou": 0.0625, "ssim": 10.0, "mae": 72.9}),  # k = 3
+    ("Matting", 140, {"bce": 30.0, "mae": 100.0, "ssim": 10.0}),  # k = 0
+    ("Matting", 141, {"bce": 30.0, "mae": 100.0, "ssim": 9.0}),  # k = 1
+    ("Matting", 143, {"bce": 30.0, "mae": 100.0, "ssim": 7.29}),  # k = 3
+]
+
+
+@pytest.mark.parametrize("name,epoch,expected", SCHEDULES)
+def test_last_epochs_schedule_of_every_preset(name, epoch, expected):
+    preset = get_preset(name)
+    weights = loss_weights_for_epoch(
+        preset.loss_weights, preset.switch, epoch, preset.epochs, preset.last_epochs
+    )
+    assert weights == pytest.approx(expected, rel=1e-12)
+    assert set(weights) == set(expected)
+
+
+def test_matting_switch_scales_mse_and_ssim_only():
+    # With an MSE weight (the reference's Matting lambdas carry it, at 0) MSE goes x0.9 per switched epoch.
+    matting = get_preset("Matting")
+    weights = {**matting.loss_weights, "iou": 0.5, "mse": 30.0}
+    w = loss_weights_for_epoch(weights, matting.switch, 142, 150, 10)
+    assert w == pytest.approx({"bce": 30.0, "iou": 0.5, "mae": 100.0, "ssim": 8.1, "mse": 24.3}, rel=1e-12)
+
+
+def test_matting_loss_after_one_switched_epoch():
+    gt = torch.zeros(1, 1, 8, 8)
+    gt[..., 2:6, 2:6] = 1
+    logits = [torch.full((1, 1, 8, 8), 0.3)]
+    matting = get_preset("Matting")
+    before, parts = pixel_loss(logits, gt, matting.loss_weights)
+    after, _ = pixel_loss(
+        logits, gt, loss_weights_for_epoch(matting.loss_weights, matting.switch, 141, 150, 10)
+    )
+    ssim = parts["ssim"].item()
+    assert after.item() == pytest.approx(before.item() - 0.1 * ssim, rel=1e-6)
+
+
+def test_mse_matches_hand_computed_value():
+    assert mse_loss(PROB, GT).item() == pytest.approx((0.25 + 0.04 + 0.04 + 0.81) / 4, rel=1e-6)
+
+
+def test_drop_path_rate_defaults_per_encoder_family():
+    expected = {"swin_v1_t": 0.2, "swin_v1_l": 0.2, "pvt_v2_b0": 0.1, "pvt_v2_b5": 0.1}
+    assert {name: default_drop_path_rate(name) for name in expected} == expected
+    with pytest.raises(BiRefNetError, match="--backbone"):
+        default_drop_path_rate("resnet50")

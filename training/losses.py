@@ -48,6 +48,11 @@ def mae_loss(prob: Tensor, gt: Tensor) -> Tensor:
     return (prob - gt).abs().mean()
 
 
+def mse_loss(prob: Tensor, gt: Tensor) -> Tensor:
+    """Mean squared error (a loss of the reference recipe; no preset weights it by default)."""
+    return ((prob - gt) ** 2).mean()
+
+
 def gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> Tensor:
     """Normalised 2-D Gaussian window [size, size] float64 (outer product of the 1-D window)."""
     x = torch.arange(size, dtype=torch.float64) - size // 2
@@ -81,7 +86,7 @@ def ssim_loss(prob: Tensor, gt: Tensor) -> Tensor:
     return 1 - (1 + ssim_map(prob, gt).mean()) / 2
 
 
-PIXEL_LOSSES = {"bce": bce_loss, "iou": iou_loss, "ssim": ssim_loss, "mae": mae_loss}
+PIXEL_LOSSES = {"bce": bce_loss, "iou": iou_loss, "ssim": ssim_loss, "mae": mae_loss, "mse": mse_loss}
 
 
 def pixel_loss(

@@ -3,14 +3,15 @@
 The loop: AdamW (weight decay 1e-2) at the preset's learning rate scaled by sqrt(batch / 4) (batch per
 process, as in the reference), constant; fp32 / bf16 / fp16 autocast (fp16 with a gradient scaler on
 CUDA); optional torch.compile; gradient accumulation; DDP when launched by torchrun. Loss =
-``training.losses.birefnet_loss`` with the preset's weights after the last-epochs switch.
+``training.losses.birefnet_loss`` with the preset's weights after its last-epochs switch. The encoder
+trains with stochastic depth (``--drop-path-rate``, default the reference's: Swin v1 0.2, PVT v2 0.1).
 
 Files in ``output_dir``: ``train_log.jsonl`` (one JSON object per optimizer step, plus validation
 records), ``weights/epoch_NNNN.safetensors`` (official key names), ``training_state.pt`` (model,
 optimizer, scaler, counters, RNG states; written at epoch ends, every ``save_every_steps`` steps and
 when ``max_steps`` stops the run). A run started again in the same ``output_dir`` resumes from
 ``training_state.pt`` and reproduces the uninterrupted run exactly (same data order, augmentations
-and dropout draws). Only rank 0 writes files.
+and dropout / drop-path draws). Only rank 0 writes files.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import json
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ from .checkpoints import (
 from .data import SegmentationDataset, class_vocabulary, dynamic_batch_size, split_samples
 from .distributed import DistributedContext, barrier, cleanup_distributed, mean_over_ranks, setup_distributed
 from .losses import birefnet_loss
-from .presets import get_preset, loss_weights_for_epoch, scaled_lr
+from .presets import default_drop_path_rate, get_preset, loss_weights_for_epoch, scaled_lr
 from .sampler import DistributedBatchSampler
 
 STATE_FILE = "training_state.pt"
@@ -64,13 +65,14 @@ class TrainConfig:
     val_split: str | None = None
     preset: str = "DIS5K"
     backbone: str = "swin_v1_l"
-    size: tuple[int, int] = (1024, 1024)  # (width, height), multiples of 32
+    size: tuple[int, int] | None = None  # (width, height), multiples of 32; None = the preset's
     dynamic_size: tuple[int, int] | None = None  # (low, high) side range per batch, e.g. (256, 2304)
     batch_size: int = 4  # per process
     grad_accum: int = 1
     epochs: int | None = None
     last_epochs: int | None = None
     lr: float | None = None  # overrides the preset's scaled learning rate
+    drop_path_rate: float | None = None  # encoder stochastic depth; None = Swin v1 0.2, PVT v2 0.1
     max_steps: int | None = None  # stop (and save the state) after this many optimizer steps in total
     precision: str = "fp32"
     compile: bool = False
@@ -102,7 +104,9 @@ def set_seeds(seed: int) -> None:
 
 def build_model(config: TrainConfig, context: DistributedContext, num_classes: int = 0) -> BiRefNet:
     """A fresh model (seeded), from a BiRefNet checkpoint, or with an ImageNet encoder; with an auxiliary
-    classification head of ``num_classes`` outputs when that is > 0."""
+    classification head of ``num_classes`` outputs when that is > 0, and the encoder's stochastic depth at
+    ``config.drop_path_rate`` (None: the backbone's reference rate)."""
+    rate = default_drop_path_rate(config.backbone) if config.drop_path_rate is None else config.drop_path_rate
     if config.init_checkpoint:
         from birefnet.loading import load_model
 
@@ -114,8 +118,9 @@ def build_model(config: TrainConfig, context: DistributedContext, num_classes: i
             )
         if num_classes and (model.cls_head is None or model.cls_head[0].out_features != num_classes):
             model.cls_head = model.class_head(num_classes)
+        model.bb.set_drop_path_rate(rate)
     else:
-        model = BiRefNet(config.backbone, num_classes=num_classes)
+        model = BiRefNet(config.backbone, num_classes=num_classes, drop_path_rate=rate)
         if config.imagenet_init:
             from .timm_init import imagenet_backbone_state, load_timm_weights
 
@@ -159,6 +164,15 @@ def _resize_batch(batch: dict[str, torch.Tensor], size: tuple[int, int]) -> dict
     return resized
 
 
+def resolve_defaults(config: TrainConfig) -> TrainConfig:
+    """``config`` with the preset's training size and the backbone's drop path rate where they are None."""
+    if config.size is None:
+        config = replace(config, size=get_preset(config.preset).size)
+    if config.drop_path_rate is None:
+        config = replace(config, drop_path_rate=default_drop_path_rate(config.backbone))
+    return config
+
+
 def _check_config(config: TrainConfig) -> None:
     w, h = config.size
     if w % 32 or h % 32:
@@ -169,6 +183,8 @@ def _check_config(config: TrainConfig) -> None:
         raise BiRefNetError("--grad-accum must be at least 1.")
     if config.precision not in PRECISIONS:
         raise BiRefNetError(f"--precision {config.precision!r}: use one of {', '.join(PRECISIONS)}.")
+    if config.drop_path_rate is not None and not 0.0 <= config.drop_path_rate < 1.0:
+        raise BiRefNetError(f"--drop-path-rate {config.drop_path_rate}: use a value in [0, 1).")
 
 
 def train(config: TrainConfig) -> dict[str, Any]:
@@ -182,15 +198,17 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
 def _train(config: TrainConfig, context: DistributedContext) -> dict[str, Any]:
     autocast_dtype = PRECISIONS.get(config.precision)
-    _check_config(config)
+    config = resolve_defaults(config)
     preset = get_preset(config.preset)
+    _check_config(config)
     epochs = config.epochs or preset.epochs
     last_epochs = preset.last_epochs if config.last_epochs is None else config.last_epochs
     lr = config.lr if config.lr is not None else scaled_lr(preset.lr, config.batch_size)
     if last_epochs >= epochs and context.is_main:
+        switch = ", ".join(f"{name} x{factor:g}" for name, factor in preset.switch.items())
         print(
-            f"warning: --last-epochs {last_epochs} >= --epochs {epochs}: every epoch is in the region-loss "
-            "switch (BCE off, IoU x0.5 per epoch), as in the reference; pass a smaller --last-epochs to avoid it.",
+            f"warning: --last-epochs {last_epochs} >= --epochs {epochs}: every epoch is in the {preset.name} "
+            f"loss switch ({switch} per epoch), as in the reference; pass a smaller --last-epochs to avoid it.",
             file=sys.stderr,
         )
     out = Path(config.output_dir)
@@ -268,7 +286,7 @@ def _train(config: TrainConfig, context: DistributedContext) -> dict[str, Any]:
     stopped = False
     started = time.time()
     for epoch in range(start_epoch, epochs + 1):
-        weights = loss_weights_for_epoch(preset.loss_weights, epoch, epochs, last_epochs)
+        weights = loss_weights_for_epoch(preset.loss_weights, preset.switch, epoch, epochs, last_epochs)
         dataset.set_epoch(epoch)
         sampler.set_epoch(epoch, skip_steps)
         step_in_epoch = skip_steps
@@ -290,8 +308,9 @@ def _train(config: TrainConfig, context: DistributedContext) -> dict[str, Any]:
             images = batch["image"].to(context.device, non_blocking=True)
             masks = batch["mask"].to(context.device, non_blocking=True)
             last_micro = micro == config.grad_accum - 1
-            # Dropout draws depend only on (seed, step, slot): DDP ranks and accumulation micro-steps that
-            # see the same micro-batch draw the same masks, and resumed runs need no mid-epoch RNG replay.
+            # Dropout and drop-path draws depend only on (seed, step, slot): DDP ranks and accumulation
+            # micro-steps that see the same micro-batch draw the same masks, and resumed runs need no
+            # mid-epoch RNG replay.
             torch.manual_seed(micro_batch_seed(config.seed, step, micro * context.world_size + context.rank))
             sync = ddp_model.no_sync() if (context.enabled and not last_micro) else _null_context()
             with sync:
@@ -398,9 +417,11 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--output-dir", required=True, help="logs, weights and the resumable training state")
     p.add_argument("--train-split", default="DIS-TR", help="sub-folder(s) joined by '+', or '.' for the root")
     p.add_argument("--val-split", default=None, help="validation sub-folder(s), e.g. DIS-VD")
-    p.add_argument("--preset", default="DIS5K", help="DIS5K, General, Matting, COD or HRSOD")
+    p.add_argument("--preset", default="DIS5K", help="DIS5K, General, General-2K, Matting, COD or HRSOD")
     p.add_argument("--backbone", default="swin_v1_l", help="swin_v1_t/s/b/l or pvt_v2_b0/b1/b2/b5")
-    p.add_argument("--size", type=_size, default=(1024, 1024), help="training size: 1024 or WxH")
+    p.add_argument(
+        "--size", type=_size, default=None, help="training size: 1024 or WxH (default: the preset's)"
+    )
     p.add_argument(
         "--dynamic-size", type=_size, default=None, help="per-batch side range LOW,HIGH, e.g. 256,2304"
     )
@@ -409,6 +430,12 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--last-epochs", type=int, default=None, help="epochs of the final region-loss switch")
     p.add_argument("--lr", type=float, default=None, help="default: preset lr * sqrt(batch/4)")
+    p.add_argument(
+        "--drop-path-rate",
+        type=float,
+        default=None,
+        help="encoder stochastic depth of the last block, linear from 0 (default: swin 0.2, pvt 0.1; 0 = off)",
+    )
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
     p.add_argument("--precision", default="fp32", choices=sorted(PRECISIONS))
     p.add_argument("--compile", action="store_true", help="torch.compile the model")

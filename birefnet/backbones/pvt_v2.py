@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..ops.linear import Linear
+from .drop_path import DropPath, drop_path_rates
 
 
 @dataclass(frozen=True)
@@ -118,27 +119,31 @@ class ConvMlp(nn.Module):
 
 
 class PvtBlock(nn.Module):
-    """Pre-norm (eps 1e-6) spatial-reduction attention and conv MLP with residuals."""
+    """Pre-norm (eps 1e-6) spatial-reduction attention and conv MLP with residuals; stochastic depth
+    (``drop_path``, training only) on both residual branches, drawn independently."""
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: int, sr_ratio: int) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=1e-6)
         self.attn = SpatialReductionAttention(dim, num_heads, sr_ratio)
+        self.drop_path = DropPath()
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         self.mlp = ConvMlp(dim, dim * mlp_ratio)
 
     def forward(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x), h, w)
-        return x + self.mlp(self.norm2(x), h, w)
+        x = x + self.drop_path(self.attn(self.norm1(x), h, w))
+        return x + self.drop_path(self.mlp(self.norm2(x), h, w))
 
 
 class PyramidVisionTransformerV2(nn.Module):
     """PVT v2 encoder returning four feature maps at strides 4, 8, 16, 32.
 
     Input ``[N, 3, H, W]`` (ImageNet-normalised); output ``[N, embed_dims[i], H/2^(i+2), W/2^(i+2)]``.
+    ``drop_path_rate``: stochastic depth of the last block (see :meth:`set_drop_path_rate`); 0 (off) for
+    inference, the reference trains with 0.1.
     """
 
-    def __init__(self, config: PvtV2Config) -> None:
+    def __init__(self, config: PvtV2Config, drop_path_rate: float = 0.0) -> None:
         super().__init__()
         self.config = config
         self.channels = config.channels
@@ -154,6 +159,13 @@ class PyramidVisionTransformerV2(nn.Module):
             self.add_module(f"block{i + 1}", blocks)
             self.add_module(f"norm{i + 1}", nn.LayerNorm(dim, eps=1e-6))
             in_channels = dim
+        self.set_drop_path_rate(drop_path_rate)
+
+    def set_drop_path_rate(self, rate: float) -> None:
+        """Stochastic depth rising linearly over all blocks, from 0 (first block) to ``rate`` (last block)."""
+        blocks = [block for i in range(1, 5) for block in getattr(self, f"block{i}")]
+        for block, prob in zip(blocks, drop_path_rates(rate, len(blocks)), strict=True):
+            block.drop_path.drop_prob = prob
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         outs = []

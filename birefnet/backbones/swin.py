@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..ops.linear import Linear
+from .drop_path import DropPath, drop_path_rates
 
 # Upper bound on the elements of one chunk's attention bias / q, k, v (8M floats = 32 MiB in fp32).
 _ATTENTION_CHUNK_ELEMENTS = 1 << 23
@@ -172,20 +173,22 @@ class WindowAttention(nn.Module):
 
 
 class SwinBlock(nn.Module):
-    """Pre-norm (shifted) window attention block with an MLP."""
+    """Pre-norm (shifted) window attention block with an MLP; stochastic depth (``drop_path``, training only)
+    on both residual branches, drawn independently."""
 
     def __init__(self, dim: int, num_heads: int, window: int, shift: int) -> None:
         super().__init__()
         self.shift = shift
         self.norm1 = nn.LayerNorm(dim)
         self.attn = WindowAttention(dim, window, num_heads)
+        self.drop_path = DropPath()
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, dim * 4)
 
     def forward(self, x: torch.Tensor, layout: WindowLayout) -> torch.Tensor:
         """x: ``[N, H*W, C]``; layout: the window layout of the map for this block's shift."""
-        x = x + self.attn(self.norm1(x), layout)
-        return x + self.mlp(self.norm2(x))
+        x = x + self.drop_path(self.attn(self.norm1(x), layout))
+        return x + self.drop_path(self.mlp(self.norm2(x)))
 
 
 class PatchMerging(nn.Module):
@@ -247,10 +250,11 @@ class SwinTransformer(nn.Module):
     """Swin v1 encoder returning four feature maps at strides 4, 8, 16, 32.
 
     Input ``[N, 3, H, W]`` (ImageNet-normalised); output ``[N, C_i, H/2^(i+2), W/2^(i+2)]`` for i = 0..3
-    with ``C_i = embed_dim * 2^i``.
+    with ``C_i = embed_dim * 2^i``. ``drop_path_rate``: stochastic depth of the last block (see
+    :meth:`set_drop_path_rate`); 0 (off) for inference, the reference trains with 0.2.
     """
 
-    def __init__(self, config: SwinConfig) -> None:
+    def __init__(self, config: SwinConfig, drop_path_rate: float = 0.0) -> None:
         super().__init__()
         self.config = config
         self.channels = config.channels
@@ -261,6 +265,13 @@ class SwinTransformer(nn.Module):
         )
         for i, c in enumerate(config.channels):
             self.add_module(f"norm{i}", nn.LayerNorm(c))
+        self.set_drop_path_rate(drop_path_rate)
+
+    def set_drop_path_rate(self, rate: float) -> None:
+        """Stochastic depth rising linearly over all blocks, from 0 (first block) to ``rate`` (last block)."""
+        blocks = [block for stage in self.layers for block in stage.blocks]
+        for block, prob in zip(blocks, drop_path_rates(rate, len(blocks)), strict=True):
+            block.drop_path.drop_prob = prob
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         x = self.patch_embed(x)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ FIT_MARGINS = (
 
 # The graph the user sees (app.rootGraph in newer front ends, app.graph in older ones).
 _GRAPH = "(window.app.rootGraph ?? window.app.graph)"
+# A node by id, whether the front end keeps ids as numbers (1.32) or as strings at run time (1.58).
+_NODE = f"((id) => {_GRAPH}.getNodeById(id) ?? {_GRAPH}.nodes.find((n) => String(n.id) === String(id)))"
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class ComfyPage:
         self.renderer = renderer
         self.shots = shots
         self.console: list[ConsoleEntry] = []
+        self._startup_end = 0  # console[:_startup_end]: from loading the app
+        self._test_start = 0  # console[_test_start:]: from the current test
         page.on("console", self._on_console)
         page.on(
             "pageerror",
@@ -90,8 +95,33 @@ class ComfyPage:
 
     # -- opening the app ------------------------------------------------------------------------------
     def open(self) -> None:
-        """Load ComfyUI and wait until ``window.app``, its graph, and the pack's node types are there."""
+        """Load ComfyUI and wait until ``window.app``, its graph, and the pack's node types are there.
+
+        The renderer comes from the user setting ``Comfy.VueNodes.Enabled``, which is POSTed first."""
+        self.server_setting(VUE_NODES_SETTING, self.renderer == "vue")
+        self.console.clear()
         self.page.goto(self.server.url + "/", wait_until="domcontentloaded")
+        self._wait_until_ready()
+        self._startup_end = self._test_start = len(self.console)
+
+    def reload(self) -> None:
+        """Reload the app (a fresh page state; startup console entries are collected anew)."""
+        self.open()
+
+    def begin_test(self, shots: Path) -> None:
+        """Reuse this page for a new test: its screenshots go to ``shots``; ``errors()`` then reports
+        startup errors plus this test's; Escape closes menus and dialogs; the graph is emptied."""
+        self.shots = shots
+        self._test_start = len(self.console)
+        self.page.keyboard.press("Escape")
+        self.evaluate(f"() => {{ {_GRAPH}.clear(); {_GRAPH}.setDirtyCanvas(true, true); }}")
+
+    def server_setting(self, setting_id: str, value: Any) -> None:
+        """Store a user setting through ComfyUI's settings API (POST /settings/<id>); pages read it on
+        load (``reload()``), or set it live with ``app.extensionManager.setting.set`` in the page."""
+        post_setting(self.server, setting_id, value)
+
+    def _wait_until_ready(self) -> None:
         self.page.wait_for_function(
             f"() => window.app && {_GRAPH} && window.LiteGraph"
             " && window.LiteGraph.registered_node_types['BiRefNetExactSegment'] !== undefined",
@@ -107,10 +137,11 @@ class ComfyPage:
 
     # -- console ------------------------------------------------------------------------------------------
     def errors(self, url_part: str | None = PACK_SCRIPTS) -> list[ConsoleEntry]:
-        """Errors (console errors, uncaught exceptions, failed requests) whose URL or text contains
-        ``url_part`` (default: the pack's script folder ``/extensions/comfyui-birefnet-exact/``); all
-        errors with ``url_part=None``."""
-        bad = [e for e in self.console if e.level == "error"]
+        """Errors (console errors, uncaught exceptions, failed requests) from loading the app and from the
+        current test whose URL or text contains ``url_part`` (default: the pack's script folder
+        ``/extensions/comfyui-birefnet-exact/``); all such errors with ``url_part=None``."""
+        seen = self.console[: self._startup_end] + self.console[self._test_start :]
+        bad = [e for e in seen if e.level == "error"]
         if url_part is None:
             return bad
         return [e for e in bad if url_part in e.url or url_part in e.text]
@@ -147,18 +178,18 @@ class ComfyPage:
         path = self.screenshot(name, locator, clip)
         return np.asarray(Image.open(path).convert("RGB")), path
 
-    def node_rect(self, node_id: int) -> dict[str, float]:
+    def node_rect(self, node_id: int | str) -> dict[str, float]:
         """The node's box on the page in CSS pixels ({"x", "y", "width", "height"}, title bar included),
         for either renderer (Vue: the node's DOM element; classic: from the canvas transform)."""
         rect = self.evaluate(
-            """(id) => {
-              const el = document.querySelector(`[data-node-id="${id}"]`);
+            "([id, vue]) => { const NODE = " + _NODE + ";"
+            """
+              const el = vue && document.querySelector(`[data-node-id="${id}"]`);
               if (el && el.getBoundingClientRect().width > 0) {
                 const r = el.getBoundingClientRect();
                 return {x: r.x, y: r.y, width: r.width, height: r.height};
               }
-              const graph = window.app.rootGraph ?? window.app.graph;
-              const node = graph.getNodeById(id);
+              const node = NODE(id);
               if (!node) return null;
               const canvas = window.app.canvas, ds = canvas.ds;
               const box = canvas.canvas.getBoundingClientRect();
@@ -170,7 +201,7 @@ class ComfyPage:
                 height: (node.size[1] + title) * ds.scale,
               };
             }""",
-            node_id,
+            [node_id, self.renderer == "vue"],
         )
         assert rect is not None, f"no node {node_id} in the graph"
         return rect
@@ -200,7 +231,7 @@ class ComfyPage:
         self.evaluate(
             f"""([ids, [left, top, right, bottom], maxScale]) => {{
               const graph = {_GRAPH}, canvas = window.app.canvas, ds = canvas.ds;
-              const nodes = graph.nodes.filter((n) => !ids || ids.includes(n.id));
+              const nodes = graph.nodes.filter((n) => !ids || ids.map(String).includes(String(n.id)));
               if (!nodes.length) return;
               let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
               for (const n of nodes) {{
@@ -230,14 +261,14 @@ class ComfyPage:
     def node_ids(self, node_type: str | None = None) -> list[int]:
         """Ids of the graph's nodes (of ``node_type`` only, when given)."""
         return self.evaluate(
-            f"(t) => {_GRAPH}.nodes.filter((n) => !t || n.type === t).map((n) => n.id)", node_type
+            f"(t) => {_GRAPH}.nodes.filter((n) => !t || n.type === t).map((n) => Number(n.id))", node_type
         )
 
     def widgets(self, node_id: int) -> list[dict[str, Any]]:
         """The node's widgets: [{"name", "type", "value", "hidden" (widget.hidden), "options_hidden"
         (widget.options.hidden), "computed_height" (or null)}], in order."""
         return self.evaluate(
-            f"""(id) => {_GRAPH}.getNodeById(id).widgets.map((w) => ({{
+            f"""(id) => {_NODE}(id).widgets.map((w) => ({{
               name: w.name, type: w.type, value: w.value ?? null, hidden: !!w.hidden,
               options_hidden: !!(w.options && w.options.hidden), computed_height: w.computedHeight ?? null,
             }}))""",
@@ -258,7 +289,7 @@ class ComfyPage:
         front-end extensions hook), and redraw."""
         found = self.evaluate(
             f"""([id, name, value]) => {{
-              const node = {_GRAPH}.getNodeById(id);
+              const node = {_NODE}(id);
               const w = node && node.widgets.find((w) => w.name === name);
               if (!w) return false;
               w.value = value;
@@ -301,6 +332,17 @@ class ComfyPage:
         raise AssertionError(
             f"no prompt finished within {timeout_s} s after clicking Run; screenshot: {shot}"
         )
+
+
+def post_setting(server: ComfyServer, setting_id: str, value: Any) -> None:
+    """Store one user setting through ComfyUI's settings API (POST /settings/<id>)."""
+    request = urllib.request.Request(
+        f"{server.url}/settings/{setting_id}",
+        json.dumps(value).encode(),
+        {"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200, f"POST /settings/{setting_id}: HTTP {response.status}"
 
 
 def _stack(error) -> str:

@@ -9,7 +9,9 @@ Parameters (test ids read ``[<frontend>-<renderer>]``):
 Fixtures: ``frontend`` (FrontEnd), ``browser_server`` (ComfyServer with that front end; one per front end,
 started once), ``browser`` (Playwright Browser on the system Chromium), ``renderer`` (str),
 ``comfy_page`` (ComfyPage opened and ready; its screenshots go to the test's ``tmp_path``; a screenshot
-``failure.png`` is taken when the test fails and named in the report).
+``failure.png`` is taken when the test fails and named in the report). The page of a renderer is reused
+from test to test (``page_pool``; ``ComfyPage.begin_test`` empties the graph); mark a test
+``@pytest.mark.fresh_page`` to reload the app first, e.g. to see the startup of the pack's scripts anew.
 
 Run with ``BIREFNET_E2E=1`` (as scripts/test.sh does) or ``-m browser``. Chromium comes from Debian
 (``apt-get install chromium``; scripts/test.sh installs it); ``BIREFNET_CHROMIUM`` overrides its path.
@@ -20,13 +22,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import urllib.request
 from pathlib import Path
 
 import pytest
 from e2e.comfy_server import FIXTURES, ComfyServer, start_comfy_server
 
-from .comfy_page import RENDERERS, VUE_NODES_SETTING, ComfyPage
+from .comfy_page import RENDERERS, ComfyPage, post_setting
 from .frontends import installed_frontend, newest_frontend
 
 FRONTENDS = tuple(
@@ -80,17 +81,6 @@ def chromium_path() -> str:
     return path
 
 
-def post_setting(server: ComfyServer, setting_id: str, value) -> None:
-    """Store one user setting through ComfyUI's settings API (POST /settings/<id>)."""
-    request = urllib.request.Request(
-        f"{server.url}/settings/{setting_id}",
-        json.dumps(value).encode(),
-        {"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 200, f"POST /settings/{setting_id}: HTTP {response.status}"
-
-
 @pytest.fixture(scope="session", params=FRONTENDS)
 def frontend(request):
     if request.param == "installed":
@@ -129,31 +119,45 @@ def renderer(request) -> str:
     return request.param
 
 
+@pytest.fixture(scope="session")
+def page_pool(browser, browser_server, frontend):
+    """One open ComfyPage per renderer on the current front end's server, reused by the tests (opening
+    the app costs 10-20 s on a busy 2-core machine); closed when the front end's server stops."""
+    pool: dict[str, ComfyPage] = {}
+    yield pool
+    for comfy in pool.values():
+        comfy.page.context.close()
+
+
 @pytest.fixture
-def comfy_page(request, browser, browser_server, frontend, renderer, tmp_path) -> ComfyPage:
-    post_setting(browser_server, VUE_NODES_SETTING, renderer == "vue")
-    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
-    context.add_init_script(
-        "".join(
-            f"localStorage.setItem({json.dumps(k)}, {json.dumps(v)});" for k, v in QUIET_LOCAL_STORAGE.items()
+def comfy_page(request, page_pool, browser, browser_server, frontend, renderer, tmp_path) -> ComfyPage:
+    comfy = page_pool.get(renderer)
+    if comfy is None or comfy.page.is_closed():
+        context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
+        context.add_init_script(
+            "".join(
+                f"localStorage.setItem({json.dumps(k)}, {json.dumps(v)});"
+                for k, v in QUIET_LOCAL_STORAGE.items()
+            )
+            # The front end loads a few hundred files; the default buffer (250) would drop the pack's
+            # scripts from pack_scripts_loaded().
+            + "performance.setResourceTimingBufferSize(5000);"
         )
-        # The front end loads a few hundred files; the default buffer (250) would drop the pack's scripts
-        # from pack_scripts_loaded().
-        + "performance.setResourceTimingBufferSize(5000);"
-    )
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    comfy = ComfyPage(page, browser_server, frontend, renderer, tmp_path)
-    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        comfy = page_pool[renderer] = ComfyPage(page, browser_server, frontend, renderer, tmp_path)
         comfy.open()
-        yield comfy
-    finally:
-        failed = getattr(request.node, "report_call", None)
-        if failed is not None and failed.failed:
-            try:
-                shot = comfy.screenshot("failure")
-                request.node.add_report_section("call", "screenshot", str(shot))
-                print(f"failure screenshot: {shot}")
-            except Exception as error:  # the page may be gone; the test's own error matters more
-                print(f"no failure screenshot: {error}")
-        context.close()
+    elif request.node.get_closest_marker("fresh_page"):
+        comfy.shots = tmp_path
+        comfy.reload()
+    else:
+        comfy.begin_test(tmp_path)
+    yield comfy
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed:
+        try:
+            shot = comfy.screenshot("failure")
+            request.node.add_report_section("call", "screenshot", str(shot))
+            print(f"failure screenshot: {shot}")
+        except Exception as error:  # the page may be gone; the test's own error matters more
+            print(f"no failure screenshot: {error}")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 from e2e.comfyui_setup import REPO_ROOT
+from PIL import Image
 
 NODE_IDS = [
     "BiRefNetExactLoadModel",
@@ -12,6 +15,7 @@ NODE_IDS = [
     "BiRefNetExactRemoveBackground",
 ]
 EXAMPLE = REPO_ROOT / "example_workflows" / "background_removal_transparent_png.json"
+README_SCREENSHOT = REPO_ROOT / "docs" / "comfyui-nodes.png"
 
 
 def test_nodes_register_and_example_draws_without_errors(comfy_page):
@@ -31,3 +35,18 @@ def test_nodes_register_and_example_draws_without_errors(comfy_page):
     )
     assert pixels.std() > 10, f"the Segment node draws as a flat area; see {node_shot} and {shot}"
     comfy_page.assert_no_pack_errors()
+
+    if os.environ.get("BIREFNET_README_SCREENSHOT") == "1" and comfy_page.renderer == "classic":
+        if comfy_page.frontend.name == "installed":
+            _write_readme_screenshot(comfy_page)
+
+
+def _write_readme_screenshot(comfy_page) -> None:
+    """docs/comfyui-nodes.png: the example's nodes, cropped, in 256 colours (kept well under 200 KB)."""
+    rects = [comfy_page.node_rect(i) for i in comfy_page.node_ids()]
+    x0, y0 = min(r["x"] for r in rects) - 12, min(r["y"] for r in rects) - 30
+    x1, y1 = max(r["x"] + r["width"] for r in rects) + 12, max(r["y"] + r["height"] for r in rects) + 12
+    pixels, _ = comfy_page.pixels("readme", clip={"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0})
+    README_SCREENSHOT.parent.mkdir(exist_ok=True)
+    image = Image.fromarray(pixels).quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    image.save(README_SCREENSHOT, optimize=True)
