@@ -293,14 +293,64 @@ def test_remove_background_preview_shows_the_checkerboard_and_the_slider_moves(c
 def test_example_workflows_appear_under_the_pack_in_browse_templates(comfy_page):
     comfy_page.evaluate("() => window.app.extensionManager.command.execute('Comfy.BrowseTemplates')")
     dialog = comfy_page.page.get_by_role("dialog").first
-    dialog.wait_for(state="visible", timeout=30_000)
-    pack = dialog.get_by_text(PACK_NAME, exact=False).first
-    pack.wait_for(state="visible", timeout=30_000)
-    pack.click()
-    comfy_page.page.wait_for_timeout(1000)
-    shot = comfy_page.screenshot("templates")
-    text = dialog.inner_text()
-    titles = [p.stem for p in EXAMPLES.glob("*.json")]
-    missing = [t for t in titles if t not in text and t.replace("_", " ") not in text]
-    assert not missing, f"examples missing from Browse Templates under {PACK_NAME}: {missing}; see {shot}"
+    try:
+        dialog.wait_for(state="visible", timeout=30_000)
+        pack = dialog.get_by_text(PACK_NAME, exact=False).first
+        pack.wait_for(state="visible", timeout=30_000)
+        pack.click()
+        comfy_page.page.wait_for_timeout(1000)
+        shot = comfy_page.screenshot("templates")
+        text = dialog.inner_text()
+        titles = [p.stem for p in EXAMPLES.glob("*.json")]
+        missing = [t for t in titles if t not in text and t.replace("_", " ") not in text]
+        assert not missing, f"examples missing from Browse Templates under {PACK_NAME}: {missing}; see {shot}"
+        comfy_page.assert_no_pack_errors()
+    finally:  # the page is reused by the next test: close the dialog
+        comfy_page.page.keyboard.press("Escape")
+        dialog.wait_for(state="hidden", timeout=10_000)
+
+
+def test_segment_mask_preview_is_tinted_over_the_image_when_turned_on(comfy_page):
+    workflow = json.loads((EXAMPLES / "background_removal_transparent_png.json").read_text())
+    for node in workflow["nodes"]:
+        if node["type"] == "BiRefNetExactLoadModel":
+            node["widgets_values"][0] = TINY_CHECKPOINT
+        if node["type"] == "BiRefNetExactSegment":
+            node["widgets_values"][:3] = ["custom", 256, 192]  # a quick run
+    comfy_page.load_workflow(workflow)
+    segment = comfy_page.node_ids("BiRefNetExactSegment")[0]
+    forget_earlier_results(comfy_page.server)
+    entry = comfy_page.run()
+    assert entry["status"]["status_str"] == "success", json.dumps(entry["status"])[:3000]
+    assert comfy_page.page.locator(".birefnet-preview[data-kind='mask']").count() == 0  # off by default
+
+    # The node's menu entry, as the context menu calls it.
+    comfy_page.evaluate(
+        """(id) => {
+          const node = (window.app.rootGraph ?? window.app.graph).getNodeById(id);
+          const options = [];
+          node.getExtraMenuOptions(window.app.canvas, options);
+          options.find((o) => o && String(o.content).startsWith('Show mask preview')).callback();
+        }""",
+        segment,
+    )
+    preview = comfy_page.page.locator(".birefnet-preview[data-kind='mask'][data-ready='true']")
+    preview.wait_for(timeout=60_000)
+    comfy_page.fit_view([segment], max_scale=1.5)
+    comfy_page.page.wait_for_timeout(500)
+    frame = comfy_page.evaluate(
+        """() => {
+          const r = document.querySelector(".birefnet-preview[data-kind='mask'] .frame").getBoundingClientRect();
+          return {x: r.x, y: r.y, width: r.width, height: r.height};
+        }"""
+    )
+    half = {"y": frame["y"] + 2, "width": frame["width"] / 2 - 8, "height": frame["height"] - 4}
+    image, image_shot = comfy_page.pixels("mask-left-image", clip=half | {"x": frame["x"] + 2})
+    tinted, tinted_shot = comfy_page.pixels(
+        "mask-right-tinted", clip=half | {"x": frame["x"] + frame["width"] / 2 + 6}
+    )
+    image, tinted = image.astype(np.float32), tinted.astype(np.float32)
+    # The tint (255, 40, 120) pulls red up and green down wherever the mask is on.
+    redness = lambda p: (p[..., 0] - p[..., 1]).mean()  # noqa: E731
+    assert redness(tinted) > redness(image) + 15, f"no tinted mask in {tinted_shot} (image: {image_shot})"
     comfy_page.assert_no_pack_errors()
