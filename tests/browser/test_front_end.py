@@ -305,8 +305,14 @@ def test_example_workflows_appear_under_the_pack_in_browse_templates(comfy_page)
         missing = [t for t in titles if t not in text and t.replace("_", " ") not in text]
         assert not missing, f"examples missing from Browse Templates under {PACK_NAME}: {missing}; see {shot}"
         comfy_page.assert_no_pack_errors()
-    finally:  # the page is reused by the next test: close the dialog
-        comfy_page.page.keyboard.press("Escape")
+    finally:  # the page is reused by the next test: close the dialog with its X (top-right button)
+        comfy_page.evaluate(
+            """() => {
+              const buttons = [...document.querySelectorAll('[role=dialog] button')];
+              const corner = (b) => { const r = b.getBoundingClientRect(); return r.right - r.top; };
+              buttons.sort((a, b) => corner(b) - corner(a))[0]?.click();
+            }"""
+        )
         dialog.wait_for(state="hidden", timeout=10_000)
 
 
