@@ -39,6 +39,9 @@ def comfy_folders(tmp_path, monkeypatch):
         return output_dir, prefix, 1, "", prefix
 
     for attribute, value in {
+        "models_dir": str(tmp_path / "models"),
+        "folder_names_and_paths": {name: ([str(path)], {".safetensors"}) for name, path in folders.items()},
+        "add_model_folder_path": lambda name, path, is_default=False: None,
         "get_filename_list": files,
         "get_full_path": full_path,
         "get_folder_paths": lambda name: [str(folders[name])] if name in folders else [],

@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from . import coexistence_setup
 from .comfyui_setup import REPO_ROOT, ensure_comfyui
 
 PACK_NAME = "comfyui-birefnet-exact"
@@ -139,12 +140,13 @@ def _stop(process: subprocess.Popen) -> None:
 
 @contextmanager
 def start_comfy_server(
-    tmp_path_factory, extra_args: Sequence[str] = (), name: str = "comfy-base"
+    tmp_path_factory, extra_args: Sequence[str] = (), name: str = "comfy-base", coexistence: bool = False
 ) -> Iterator[ComfyServer]:
     """Start ComfyUI with this pack in a fresh base directory; yields the running server, stops it on exit.
 
     ``extra_args`` go to ComfyUI's ``main.py`` (e.g. ``["--front-end-root", DIR]``); ``name`` names the
-    base directory under pytest's temporary folder.
+    base directory under pytest's temporary folder. ``coexistence``: also install the stand-ins of other
+    BiRefNet packs and core's model files (``coexistence_setup.py``).
     """
     comfy_dir, comfy_python = ensure_comfyui()
     base = tmp_path_factory.mktemp(name)
@@ -155,7 +157,10 @@ def start_comfy_server(
     _write_checkpoints(base / "models" / "birefnet", extra)
     _write_inputs(comfy_python, base / "input")
     extra_yaml = base / "extra_model_paths.yaml"
-    extra_yaml.write_text(f"birefnet_e2e:\n    base_path: {extra}\n    birefnet: .\n")
+    others = ""
+    if coexistence:
+        others = coexistence_setup.install(base, PACK_NAME, base / "models" / "birefnet" / TINY_CHECKPOINT)
+    extra_yaml.write_text(f"birefnet_e2e:\n    base_path: {extra}\n    birefnet: .\n" + others)
 
     port = _free_port()
     log = base / "comfyui.log"

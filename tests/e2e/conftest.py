@@ -38,7 +38,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def comfy_server(tmp_path_factory) -> ComfyServer:
-    with start_comfy_server(tmp_path_factory) as server:
+    with start_comfy_server(tmp_path_factory, coexistence=True) as server:
         yield server
 
 
