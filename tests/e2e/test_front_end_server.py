@@ -14,10 +14,10 @@ def test_models_route_is_served_with_and_without_the_api_prefix(comfy_server):
     assert list(entries) == options  # one entry per combo value, same order
     assert entries[TINY_CHECKPOINT]["kind"] == "file"
     assert entries[EXTRA_CHECKPOINT]["kind"] == "file"  # a folder named only in extra_model_paths.yaml
-    assert entries["BiRefNet"]["kind"] == "download"
+    assert entries["BiRefNet_HR"]["kind"] == "download"  # (BiRefNet itself: core's file stand-in is on disk)
     # Downloads go to the first "birefnet" folder: here the one extra_model_paths.yaml names.
     assert body["download_folder"] == body["folders"][0]
-    assert entries["BiRefNet"]["file"] == f"{body['download_folder']}/BiRefNet.safetensors"
+    assert entries["BiRefNet_HR"]["file"] == f"{body['download_folder']}/BiRefNet_HR.safetensors"
     assert entries["RMBG-2.0"]["variant"]["non_commercial"]
 
 
