@@ -12,7 +12,10 @@ import importlib.util
 
 __all__: list[str] = []
 
+WEB_DIRECTORY = "./web"
+"""The front-end extension (plain ES modules), served by ComfyUI under /extensions/<pack folder>/."""
+
 if importlib.util.find_spec("comfy_api") is not None:  # inside ComfyUI
     from .nodes.extension import comfy_entrypoint
 
-    __all__ = ["comfy_entrypoint"]
+    __all__ = ["comfy_entrypoint", "WEB_DIRECTORY"]

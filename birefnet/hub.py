@@ -8,10 +8,12 @@ all apply), then the file is hard-linked (or copied) from the Hugging Face cache
 from __future__ import annotations
 
 import contextlib
+import inspect
+import logging
 import os
 import pathlib
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from huggingface_hub import hf_hub_download
 from huggingface_hub.utils import (
@@ -24,11 +26,17 @@ from huggingface_hub.utils import (
     disable_progress_bars,
     enable_progress_bars,
 )
+from tqdm.auto import tqdm
 
 from .errors import BiRefNetError
 from .registry import Variant, find_variant, get_variant, variant_for_path
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".ckpt")
+
+DownloadProgress = Callable[[int, "int | None"], None]
+"""Called as (bytes received, total bytes or None) while a file downloads; may raise to stop the download."""
+
+log = logging.getLogger("birefnet")
 
 
 def default_models_dir() -> pathlib.Path:
@@ -110,6 +118,44 @@ def _place_atomically(source: pathlib.Path, dest: pathlib.Path) -> None:
         ) from error
 
 
+class _CallbackRaised(BaseException):
+    """Carries an exception raised by a DownloadProgress callback (e.g. ComfyUI's Stop) through the download.
+
+    A BaseException, so that neither huggingface_hub nor the error translation below wraps it.
+    """
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _progress_bar_class(callback: DownloadProgress, console: bool) -> type[tqdm]:
+    """A tqdm class for huggingface_hub's ``tqdm_class`` that reports every chunk to ``callback``."""
+
+    class ReportingBar(tqdm):
+        def __init__(self, *args, **kwargs) -> None:
+            kwargs.pop("name", None)  # huggingface_hub's own bar class takes a name; plain tqdm does not
+            if not console:
+                kwargs["disable"] = True
+            super().__init__(*args, **kwargs)
+            self.received = int(kwargs.get("initial") or 0)
+            self._report()
+
+        def update(self, n: float | None = 1) -> bool | None:
+            shown = super().update(n)
+            self.received += int(n or 0)
+            self._report()
+            return shown
+
+        def _report(self) -> None:
+            try:
+                callback(self.received, int(self.total) if self.total else None)
+            except Exception as error:
+                raise _CallbackRaised(error) from error
+
+    return ReportingBar
+
+
 def _download_failed_message(variant: Variant, dest: pathlib.Path, what_happened: str, offline: bool) -> str:
     manual = f"download {variant.url} by hand and save it as {dest}"
     if variant.gated:
@@ -134,6 +180,7 @@ def download_variant(
     progress: bool = True,
     cache_dir: str | os.PathLike | None = None,
     local_files_only: bool | None = None,
+    on_progress: DownloadProgress | None = None,
 ) -> pathlib.Path:
     """Return the local checkpoint file of variant `name`, downloading it into `dest_dir` if needed.
 
@@ -141,6 +188,9 @@ def download_variant(
     Otherwise `hf_hub_download` fetches the weights (or finds them in the Hugging Face cache `cache_dir`,
     default: huggingface_hub's own), and they are placed at `<dest_dir>/<name>.safetensors`.
     local_files_only: None -> follow HF_HUB_OFFLINE as it is set when called; True -> cache only.
+    on_progress: called with (bytes received, total bytes) as the file arrives; an exception it raises stops
+    the download and is re-raised unchanged. The file only gets its final name once complete (a stopped
+    download leaves at most huggingface_hub's ``.incomplete`` blob in its cache, which it resumes next time).
     Raises BiRefNetError when offline, on network errors, for gated or missing repositories.
     """
     variant = get_variant(name)
@@ -149,6 +199,14 @@ def download_variant(
         return existing
     dest = local_variant_path(variant, dest_dir)
     offline = _offline_from_environment() if local_files_only is None else local_files_only
+    extra: dict[str, object] = {}
+    if on_progress is not None:
+        if "tqdm_class" in inspect.signature(hf_hub_download).parameters:
+            extra["tqdm_class"] = _progress_bar_class(on_progress, console=progress)
+        else:
+            log.info(
+                "this huggingface_hub reports no download progress; upgrade it for a progress bar in the node"
+            )
     try:
         with _hub_progress_bars(progress):
             cached = hf_hub_download(
@@ -156,7 +214,10 @@ def download_variant(
                 variant.filename,
                 cache_dir=str(cache_dir) if cache_dir is not None else None,
                 local_files_only=offline,
+                **extra,
             )
+    except _CallbackRaised as stop:
+        raise stop.error from None
     except GatedRepoError as error:
         raise BiRefNetError(
             _download_failed_message(variant, dest, "access to this gated repository was refused", False)

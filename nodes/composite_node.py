@@ -7,6 +7,7 @@ from comfy_api.latest import io
 from ..birefnet.composite import BACKGROUNDS, FIT_MODES, cut_out
 from .comfy_compat import SEARCH_ALIASES, color_input, schema_kwargs
 from .comfy_types import CATEGORY
+from .previews import cutout_preview
 
 
 class BiRefNetComposite(io.ComfyNode):
@@ -58,4 +59,4 @@ class BiRefNetComposite(io.ComfyNode):
         cls, image, mask, background: str, color: str, fix_edge_colors: bool, fit: str, background_image=None
     ) -> io.NodeOutput:
         out, comfy_mask = cut_out(image, mask, background, color, fix_edge_colors, fit, background_image)
-        return io.NodeOutput(out, comfy_mask)
+        return io.NodeOutput(out, comfy_mask, ui=cutout_preview(image, out))

@@ -9,6 +9,7 @@ from .load_model_node import LoadBiRefNetModel
 from .model_files import register_model_folders
 from .refine_node import BiRefNetRefineMask
 from .remove_background_node import BiRefNetRemoveBackground
+from .routes import register_routes
 from .segment_node import BiRefNetSegment
 from .video_matting_node import BiRefNetVideoMatting
 
@@ -33,4 +34,5 @@ class BiRefNetExtension(ComfyExtension):
 
 
 async def comfy_entrypoint() -> BiRefNetExtension:
+    register_routes()  # before ComfyUI builds its route table
     return BiRefNetExtension()

@@ -10,6 +10,9 @@ from .model_files import model_choices
 from .model_handle import load_handle
 from .options import DEVICES, PATCH_ORDERS, PRECISIONS
 
+INFO_KEY = "birefnet_info"
+"""UI payload key of the loader's info line (web/birefnet_exact.js shows it in the node)."""
+
 
 class LoadBiRefNetModel(io.ComfyNode):
     @classmethod
@@ -71,6 +74,7 @@ class LoadBiRefNetModel(io.ComfyNode):
                 ),
             ],
             outputs=[BiRefNetModel.Output(display_name="model")],
+            hidden=[io.Hidden.unique_id],
         )
 
     @classmethod
@@ -83,4 +87,7 @@ class LoadBiRefNetModel(io.ComfyNode):
         allow_download: bool,
         compile: bool = False,
     ) -> io.NodeOutput:
-        return io.NodeOutput(load_handle(model, device, precision, patch_order, allow_download, compile))
+        handle = load_handle(
+            model, device, precision, patch_order, allow_download, compile, node_id=cls.hidden.unique_id
+        )
+        return io.NodeOutput(handle, ui={INFO_KEY: [handle.summary]})

@@ -21,7 +21,7 @@ import folder_paths
 
 from ..birefnet.checkpoint import not_birefnet_reason, read_safetensors_header
 from ..birefnet.errors import BiRefNetError
-from ..birefnet.hub import download_variant, find_local_variant
+from ..birefnet.hub import DownloadProgress, download_variant, find_local_variant
 from ..birefnet.registry import VARIANTS, Variant, find_variant, variant_for_path
 
 FOLDER_NAMES = ("birefnet", "BiRefNet", "background_removal")
@@ -119,12 +119,14 @@ def download_dir() -> pathlib.Path:
     return pathlib.Path(folder_paths.get_folder_paths(DOWNLOAD_FOLDER)[0])
 
 
-def resolve_checkpoint(choice: str, allow_download: bool) -> tuple[pathlib.Path, Variant | None]:
+def resolve_checkpoint(
+    choice: str, allow_download: bool, on_progress: DownloadProgress | None = None
+) -> tuple[pathlib.Path, Variant | None]:
     """(checkpoint file, registry variant or None) for a Load-node choice.
 
     A local file name is looked up in the registered folders. A variant name uses a matching file in any of
-    them, else downloads it into ``download_dir()`` when ``allow_download``; otherwise BiRefNetError says
-    what to do. (A file of another network is refused by ``birefnet.load_model``, naming what it seems to be.)
+    them, else downloads it into ``download_dir()`` when ``allow_download`` (reporting bytes to
+    ``on_progress``); otherwise BiRefNetError says what to do. (A file of another network is refused by ``birefnet.load_model``, naming what it seems to be.)
     """
     register_model_folders()
     for folder in FOLDER_NAMES:
@@ -149,4 +151,20 @@ def resolve_checkpoint(choice: str, allow_download: bool) -> tuple[pathlib.Path,
             f"{target / (variant.name + '.safetensors')} yourself."
         )
     target.mkdir(parents=True, exist_ok=True)
-    return download_variant(variant.name, target, progress=True), variant
+    return download_variant(variant.name, target, progress=True, on_progress=on_progress), variant
+
+
+def folder_dirs() -> list[pathlib.Path]:
+    """Every folder of the registered model folder names, without repeats, in search order."""
+    return [pathlib.Path(d) for d in _folder_dirs()]
+
+
+def local_checkpoint_paths() -> dict[str, pathlib.Path]:
+    """{name in the model list: full path} of the checkpoint files in the registered folders."""
+    paths: dict[str, pathlib.Path] = {}
+    for folder in FOLDER_NAMES:
+        for name in folder_paths.get_filename_list(folder):
+            full = folder_paths.get_full_path(folder, name)
+            if name not in paths and full is not None:
+                paths[name] = pathlib.Path(full)
+    return paths

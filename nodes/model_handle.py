@@ -9,6 +9,7 @@ model needs the memory.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import comfy.model_management as mm
@@ -18,11 +19,13 @@ import torch
 
 from ..birefnet import compile_model, load_model
 from ..birefnet.errors import BiRefNetError
+from ..birefnet.hub import DownloadProgress
 from ..birefnet.predict import model_input_size, predict
-from ..birefnet.registry import Variant
+from ..birefnet.registry import DYNAMIC_MAX_SIDE, DYNAMIC_MIN_SIDE, Variant, find_variant
 from .comfy_compat import resolve_gpu_device
 from .model_files import resolve_checkpoint
 from .options import activation_bytes, choose_precision, patch_order_argument
+from .routes import DOWNLOAD_EVENT, send_to_ui
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,8 @@ class BiRefNetHandle:
     compute_dtype: torch.dtype
     name: str
     variant: Variant | None
+    summary: str = ""
+    """One line for the loader node: backbone, native resolution, patch order, device, precision."""
 
     @property
     def model(self) -> torch.nn.Module:
@@ -67,6 +72,58 @@ def pick_devices(device: str) -> tuple[torch.device, torch.device]:
     return load_device, offload_device
 
 
+_DTYPE_NAMES = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}
+DOWNLOAD_EVENT_INTERVAL_S = 0.25
+
+
+def download_reporter(choice: str, node_id: str | None) -> DownloadProgress:
+    """Show a variant download in the node: its progress bar in bytes, and a websocket event with what is
+    being downloaded (web/birefnet_exact.js writes it on the node). Stop raises from here, between chunks."""
+    variant = find_variant(choice)
+    bar: comfy.utils.ProgressBar | None = None
+    last_sent = 0.0
+
+    def report(received: int, total: int | None) -> None:
+        nonlocal bar, last_sent
+        size = total or max(received, 1)
+        if bar is None:
+            bar = comfy.utils.ProgressBar(size, node_id=node_id)
+        bar.update_absolute(min(received, size), size)
+        mm.throw_exception_if_processing_interrupted()
+        now = time.monotonic()
+        if received == 0 or received == total or now - last_sent >= DOWNLOAD_EVENT_INTERVAL_S:
+            last_sent = now
+            send_to_ui(
+                DOWNLOAD_EVENT,
+                {
+                    "node": node_id,
+                    "name": variant.name if variant else choice,
+                    "repo_id": variant.repo_id if variant else None,
+                    "received": received,
+                    "total": total,
+                },
+            )
+
+    return report
+
+
+def describe_loaded(
+    model: torch.nn.Module, device: torch.device, weights: torch.dtype, compute: torch.dtype
+) -> str:
+    """The loader's info line, e.g. "swin_v1_t · native 1024x1024 · patch order legacy · cpu · fp32"."""
+    variant = getattr(model, "variant", None)
+    if variant is None:
+        native = "native 1024x1024 (unknown file)"
+    elif variant.resolution is None:
+        native = f"dynamic {DYNAMIC_MIN_SIDE}..{DYNAMIC_MAX_SIDE}"
+    else:
+        native = "native {}x{}".format(*variant.resolution)
+    precision = _DTYPE_NAMES.get(weights, str(weights))
+    if compute != weights:
+        precision = f"{precision} weights, {_DTYPE_NAMES.get(compute, str(compute))} autocast"
+    return f"{model.backbone_name} · {native} · patch order {model.patch_order} · {device} · {precision}"
+
+
 def load_handle(
     choice: str,
     device: str,
@@ -74,10 +131,11 @@ def load_handle(
     patch_order: str,
     allow_download: bool,
     compile: bool = False,
+    node_id: str | None = None,
 ) -> BiRefNetHandle:
     """Resolve (and maybe download) the checkpoint, load it (``compile``: with torch.compile) and wrap it for
-    ComfyUI's model management."""
-    path, variant = resolve_checkpoint(choice, allow_download)
+    ComfyUI's model management. ``node_id``: the node whose progress bar shows a download."""
+    path, variant = resolve_checkpoint(choice, allow_download, download_reporter(choice, node_id))
     load_device, offload_device = pick_devices(device)
     weight_dtype, compute_dtype = choose_precision(
         precision,
@@ -98,7 +156,12 @@ def load_handle(
         ", compiled on first use" if compile else "",
     )
     patcher = comfy.model_patcher.ModelPatcher(model, load_device=load_device, offload_device=offload_device)
-    return BiRefNetHandle(patcher=patcher, compute_dtype=compute_dtype, name=path.name, variant=variant)
+    summary = describe_loaded(model, load_device, weight_dtype, compute_dtype)
+    if compile:
+        summary += " · compiled"
+    return BiRefNetHandle(
+        patcher=patcher, compute_dtype=compute_dtype, name=path.name, variant=variant, summary=summary
+    )
 
 
 def _ensure_on_load_device(handle: BiRefNetHandle, memory_required: int) -> None:

@@ -7,6 +7,7 @@ from comfy_api.latest import io
 from ..birefnet.refine import refine_mask
 from .comfy_compat import SEARCH_ALIASES, input_kwargs, schema_kwargs
 from .comfy_types import CATEGORY
+from .previews import mask_preview
 
 
 class BiRefNetRefineMask(io.ComfyNode):
@@ -118,4 +119,4 @@ class BiRefNetRefineMask(io.ComfyNode):
             temporal_radius=temporal_radius,
             invert=invert,
         )
-        return io.NodeOutput(refined)
+        return io.NodeOutput(refined, ui=mask_preview(refined, image))

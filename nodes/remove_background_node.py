@@ -10,16 +10,17 @@ from .comfy_types import CATEGORY
 from .model_files import model_choices
 from .model_handle import BiRefNetHandle, load_handle, segment
 from .options import check_segment_image
+from .previews import cutout_preview
 
 # The last model this node loaded, reused while its settings stay the same.
 _last_model: dict[tuple[str, bool], BiRefNetHandle] = {}
 
 
-def _model(choice: str, allow_download: bool) -> BiRefNetHandle:
+def _model(choice: str, allow_download: bool, node_id: str | None) -> BiRefNetHandle:
     key = (choice, allow_download)
     if key not in _last_model:
         _last_model.clear()
-        _last_model[key] = load_handle(choice, "auto", "auto", "auto", allow_download)
+        _last_model[key] = load_handle(choice, "auto", "auto", "auto", allow_download, node_id=node_id)
     return _last_model[key]
 
 
@@ -47,12 +48,13 @@ class BiRefNetRemoveBackground(io.ComfyNode):
                 ),
             ],
             outputs=[io.Image.Output(display_name="image"), io.Mask.Output(display_name="mask")],
+            hidden=[io.Hidden.unique_id],
         )
 
     @classmethod
     def execute(cls, image, model: str, allow_download: bool) -> io.NodeOutput:
         check_segment_image(image)
-        handle = _model(model, allow_download)
+        handle = _model(model, allow_download, cls.hidden.unique_id)
         mask = segment(handle, image, None, batch_size=4)
         rgba, _ = cut_out(image, mask, "transparent", fix_edge_colors=True)
-        return io.NodeOutput(rgba, mask)
+        return io.NodeOutput(rgba, mask, ui=cutout_preview(image, rgba))

@@ -10,6 +10,7 @@ from .comfy_compat import SEARCH_ALIASES, input_kwargs, schema_kwargs
 from .comfy_types import CATEGORY, BiRefNetModel
 from .model_handle import segment
 from .options import RESOLUTION_MODES, check_segment_image, resolution_argument
+from .previews import mask_preview
 
 
 class BiRefNetSegment(io.ComfyNode):
@@ -69,4 +70,4 @@ class BiRefNetSegment(io.ComfyNode):
         mask = segment(
             model, image, resolution_argument(resolution, width, height), batch_size, dynamic_long_side
         )
-        return io.NodeOutput(mask)
+        return io.NodeOutput(mask, ui=mask_preview(mask, image))

@@ -3,5 +3,5 @@
 # Example: bash scripts/cutout.sh photos/ --model BiRefNet_lite --out cutouts/
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-py=$(bash "$root/scripts/setup_env.sh")
+py=$(bash "$root/scripts/setup_env.sh" requirements.txt)  # torch + the runtime requirements only
 PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" exec "$py" -m birefnet cutout "$@"

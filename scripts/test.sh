@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
 # The project's test command: sets up .venv, lints, then runs the whole test suite (unit + end-to-end in a
-# real ComfyUI). Extra arguments go to pytest, e.g. `bash scripts/test.sh -m "not e2e"` for unit tests only.
+# real ComfyUI + browser tests in headless Chromium). Extra arguments go to pytest, e.g.
+# `bash scripts/test.sh -m "not e2e"` for unit tests only.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-py=$(bash scripts/setup_env.sh)
+py=$(bash scripts/setup_env.sh requirements-dev.txt)
 "$py" -m ruff check .
 "$py" -m ruff format --check .
 # The end-to-end tests in a real ComfyUI run by default here (BIREFNET_E2E=0 skips them).
 export BIREFNET_E2E=${BIREFNET_E2E:-1}
+# The browser tests (tests/browser) drive Debian's chromium through playwright; never a downloaded browser.
+if [[ $BIREFNET_E2E == 1 ]] && ! command -v chromium >/dev/null; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    echo "installing chromium (apt-get) for the browser tests" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >&2
+  else
+    echo "warning: no chromium; the browser tests will fail (as root: apt-get install chromium)" >&2
+  fi
+fi
 "$py" -m pytest "$@"

@@ -1,0 +1,77 @@
+"""Preview files for the front end, written to ComfyUI's temp folder as the core preview nodes do.
+
+Each node that previews returns ``io.NodeOutput(..., ui=...)`` with one custom key, ``birefnet_preview``,
+which web/birefnet_exact.js reads in ``onExecuted``:
+
+- cut-out (Composite, Remove background): ``{"kind": "cutout", "before": file, "after": file}``; "after"
+  is an RGBA PNG when the result has alpha. The UI shows it over a checkerboard with a before/after slider.
+- mask (Segment, Refine): ``{"kind": "mask", "image": file or None, "mask": file}``; the UI tints the mask
+  over the image.
+
+A file is ``{"filename", "subfolder", "type": "temp"}``, fetched by the UI through ``/view``. Only the first
+image of a batch is written (a video batch would otherwise write every frame); ``batch`` says how many
+there were. ComfyUI empties the temp folder when it starts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import folder_paths
+import numpy as np
+import torch
+from PIL import Image
+
+PREVIEW_KEY = "birefnet_preview"
+PNG_COMPRESS_LEVEL = 1  # as ComfyUI's PreviewImage: previews are written often and read once
+
+
+def _to_pil(image: torch.Tensor) -> Image.Image:
+    """One IMAGE frame ``[H, W, 3|4]`` (0..1) or MASK frame ``[H, W]`` (0..1) as an 8-bit RGB / RGBA / L image."""
+    array = (image.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (3, 4))):
+        raise ValueError(f"cannot preview an array of shape {list(array.shape)}")
+    return Image.fromarray(np.ascontiguousarray(array))  # L, RGB or RGBA from the shape
+
+
+def save_temp_png(image: torch.Tensor, prefix: str) -> dict:
+    """Write one frame to ComfyUI's temp folder; returns the UI file reference (type "temp")."""
+    temp_dir = folder_paths.get_temp_directory()
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    folder, filename, counter, subfolder, _ = folder_paths.get_save_image_path(name, temp_dir, 0, 0)
+    os.makedirs(folder, exist_ok=True)
+    file = f"{filename}_{counter:05}_.png"
+    _to_pil(image).save(os.path.join(folder, file), compress_level=PNG_COMPRESS_LEVEL)
+    return {"filename": file, "subfolder": subfolder, "type": "temp"}
+
+
+def cutout_preview(before: torch.Tensor, after: torch.Tensor) -> dict:
+    """UI payload comparing the first input image ``before`` [B,H,W,C] with the first result ``after``."""
+    return {
+        PREVIEW_KEY: [
+            {
+                "kind": "cutout",
+                "before": save_temp_png(before[0, ..., :3], "birefnet_before"),
+                "after": save_temp_png(after[0], "birefnet_after"),
+                "batch": int(after.shape[0]),
+            }
+        ]
+    }
+
+
+def mask_preview(mask: torch.Tensor, image: torch.Tensor | None) -> dict:
+    """UI payload with the first mask [B,H,W] (1 = foreground) and, when given, its image [B,H,W,C]."""
+    same_size = image is not None and tuple(image.shape[1:3]) == tuple(mask.shape[1:3])
+    return {
+        PREVIEW_KEY: [
+            {
+                "kind": "mask",
+                "image": save_temp_png(image[0, ..., :3], "birefnet_image") if same_size else None,
+                "mask": save_temp_png(mask[0], "birefnet_mask"),
+                "batch": int(mask.shape[0]),
+            }
+        ]
+    }

@@ -1,0 +1,112 @@
+"""The ComfyUI front ends the browser tests run against.
+
+- ``installed``: the comfyui-frontend-package that ComfyUI 0.3.75's requirements install (1.32.9); ComfyUI
+  serves it by itself, no extra argument.
+- ``newest``: the newest comfyui-frontend-package on PyPI, fetched at test time with ``pip download`` and
+  unpacked once under ``<e2e cache root>/frontends/<version>/`` (file-locked; a ``READY`` marker is written
+  last); ComfyUI serves its ``comfyui_frontend_package/static`` folder (the one with ``index.html``) through
+  ``--front-end-root``. ``BIREFNET_FRONTEND_VERSION=1.58.1`` pins the version instead of asking PyPI; when
+  PyPI cannot be asked, the newest version already cached is used.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from e2e.comfyui_setup import cache_root, install_dir
+
+PACKAGE = "comfyui-frontend-package"
+_VERSION = re.compile(r"^\d+(\.\d+)*$")
+
+
+@dataclass(frozen=True)
+class FrontEnd:
+    """A front end to test: ``name`` ("installed" / "newest"), its ``version``, and ComfyUI's extra args."""
+
+    name: str
+    version: str
+    server_args: tuple[str, ...] = ()
+
+
+def installed_frontend() -> FrontEnd:
+    """The front end that comes with the cached ComfyUI (read from its venv's dist-info)."""
+    infos = sorted(install_dir().glob("venv/lib/python*/site-packages/comfyui_frontend_package-*.dist-info"))
+    if not infos:
+        raise RuntimeError(f"no comfyui_frontend_package in ComfyUI's venv under {install_dir()}")
+    version = infos[-1].name.removeprefix("comfyui_frontend_package-").removesuffix(".dist-info")
+    return FrontEnd("installed", version)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def _newest_on_pypi() -> str | None:
+    """The newest release's version from ``pip index versions`` (None when PyPI cannot be asked)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "index", "versions", PACKAGE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    match = re.search(rf"^{re.escape(PACKAGE)} \(([^)]+)\)", result.stdout, re.MULTILINE)
+    return match.group(1) if match and _VERSION.match(match.group(1)) else None
+
+
+def frontends_dir() -> Path:
+    return cache_root() / "frontends"
+
+
+def _cached_versions() -> list[str]:
+    found = [p.parent.name for p in frontends_dir().glob("*/READY") if _VERSION.match(p.parent.name)]
+    return sorted(found, key=_version_key)
+
+
+def ensure_frontend(version: str) -> Path:
+    """The ``static`` folder (holding index.html) of comfyui-frontend-package ``version``, cached."""
+    root = frontends_dir() / version
+    root.mkdir(parents=True, exist_ok=True)
+    static = root / "comfyui_frontend_package" / "static"
+    with (root / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "READY").is_file():
+            shutil.rmtree(root / "comfyui_frontend_package", ignore_errors=True)
+            with tempfile.TemporaryDirectory(prefix="frontend-") as tmp:
+                command = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", tmp]
+                result = subprocess.run(
+                    [*command, f"{PACKAGE}=={version}"], capture_output=True, text=True, timeout=600
+                )
+                if result.returncode != 0:
+                    raise RuntimeError(f"pip download {PACKAGE}=={version} failed:\n{result.stderr[-3000:]}")
+                wheel = next(Path(tmp).glob("comfyui_frontend_package-*.whl"))
+                with zipfile.ZipFile(wheel) as archive:
+                    members = [
+                        m for m in archive.namelist() if m.startswith("comfyui_frontend_package/static/")
+                    ]
+                    archive.extractall(root, members)
+            if not (static / "index.html").is_file():
+                raise RuntimeError(f"{PACKAGE} {version} has no comfyui_frontend_package/static/index.html")
+            (root / "READY").write_text(version)
+    return static
+
+
+def newest_frontend(pinned: str | None = None) -> FrontEnd:
+    """The newest front end on PyPI (or ``pinned``), downloaded and unpacked if not cached yet."""
+    version = pinned or _newest_on_pypi()
+    if version is None:
+        cached = _cached_versions()
+        if not cached:
+            raise RuntimeError(
+                f"cannot ask PyPI for the newest {PACKAGE}, and none is cached in {frontends_dir()}"
+            )
+        version = cached[-1]
+    static = ensure_frontend(version)
+    return FrontEnd("newest", version, ("--front-end-root", str(static)))
