@@ -6,9 +6,11 @@ file is ever executed.
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import Mapping
+import struct
+from collections.abc import Iterable, Mapping
 
 import torch
 
@@ -96,6 +98,87 @@ def strip_prefixes(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Te
     return out
 
 
+_ENCODER_KEYS = ("bb.patch_embed.proj.weight", "bb.patch_embed1.proj.weight")
+_MAX_HEADER_BYTES = 100 * 1024 * 1024
+
+# What a file that is not BiRefNet seems to be, by the key prefixes / fragments its tensors have. Checked in
+# order; each entry: (description, fragments that must all occur in some key).
+_OTHER_MODELS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "a diffusion model checkpoint (Stable Diffusion style 'model.diffusion_model.' keys)",
+        ("model.diffusion_model.",),
+    ),
+    ("a VAE ('first_stage_model.' keys)", ("first_stage_model.",)),
+    ("a VAE (encoder.down / decoder.up keys)", ("encoder.down.", "decoder.up.")),
+    ("a LoRA (lora_ keys)", ("lora_",)),
+    (
+        "a Segment Anything (SAM) model (image_encoder / mask_decoder keys)",
+        ("image_encoder.", "mask_decoder."),
+    ),
+    ("a U^2-Net model (rembg's u2net, 'stage1.rebnconvin' keys)", ("stage1.rebnconvin",)),
+    ("a CLIP model (text_model / vision_model keys)", ("_model.encoder.layers.",)),
+    ("an upscale model (ESRGAN style 'conv_first' keys)", ("conv_first.",)),
+)
+
+
+def read_safetensors_header(path: str | os.PathLike) -> dict[str, dict]:
+    """The tensor table of a ``.safetensors`` file, ``{key: {"dtype", "shape", "data_offsets"}}``.
+
+    Reads only the file's JSON header (a few kilobytes), not the weights. Raises :class:`BiRefNetError`
+    when the file is not a readable safetensors file.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as file:
+            head = file.read(8)
+            size = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
+            if not 0 < size <= min(_MAX_HEADER_BYTES, os.path.getsize(path) - 8):
+                raise ValueError("bad header length")
+            header = json.loads(file.read(size))
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        raise BiRefNetError(
+            f"{path} is not a readable safetensors file ({err}). It may be truncated or not a checkpoint: "
+            "download it again."
+        ) from err
+    if not isinstance(header, dict):
+        raise BiRefNetError(f"{path} has no safetensors tensor table; is it a model checkpoint?")
+    header.pop("__metadata__", None)
+    return header
+
+
+def not_birefnet_reason(keys: Iterable[str]) -> str | None:
+    """None when the key names are a BiRefNet's (an encoder under ``bb.``), else what the file seems to be.
+
+    Wrapper prefixes (``module.``, ``_orig_mod.``) are ignored, as the loader ignores them.
+    """
+    names = list(strip_prefixes(dict.fromkeys(keys, None)))
+    if any(name in _ENCODER_KEYS for name in names):
+        return None
+    for description, fragments in _OTHER_MODELS:
+        if all(any(fragment in name for name in names) for fragment in fragments):
+            return description
+    sample = ", ".join(names[:4])
+    return f"an unknown network with {len(names)} tensors and no 'bb.patch_embed' encoder keys (first keys: {sample})"
+
+
+def check_birefnet_file(path: str | os.PathLike) -> None:
+    """Refuse a ``.safetensors`` file whose tensor names are not a BiRefNet's, reading only its header.
+
+    Raises :class:`BiRefNetError` naming the file and what it seems to be. Other file types pass (their
+    keys are only known after loading them; ``infer_backbone`` checks them then).
+    """
+    path = os.fspath(path)
+    if os.path.splitext(path)[1].lower() != ".safetensors":
+        return
+    reason = not_birefnet_reason(read_safetensors_header(path))
+    if reason is not None:
+        raise BiRefNetError(
+            f"{path} is not a BiRefNet checkpoint: it looks like {reason}. Use it with the node that "
+            "loads that kind of model, and pick a BiRefNet file here (ZhengPeng7/BiRefNet, briaai/RMBG-2.0, "
+            "or ComfyUI's background_removal/birefnet.safetensors)."
+        )
+
+
 def _count(state_dict: Mapping[str, torch.Tensor], pattern: str) -> int:
     regex = re.compile(pattern)
     return len({m.group(1) for key in state_dict if (m := regex.match(key))})
@@ -122,10 +205,9 @@ def infer_backbone(state_dict: Mapping[str, torch.Tensor], source: str = "state 
                 return name
         found = f"PVT v2 encoder with dims {dims} and depths {depths}"
     else:
-        sample = ", ".join(list(state_dict)[:5])
         raise BiRefNetError(
-            f"{source} is not a BiRefNet checkpoint: it has no 'bb.patch_embed' encoder keys (first keys: "
-            f"{sample}). Use a BiRefNet checkpoint such as ZhengPeng7/BiRefNet or briaai/RMBG-2.0."
+            f"{source} is not a BiRefNet checkpoint: it looks like {not_birefnet_reason(state_dict)}. Use a "
+            "BiRefNet checkpoint such as ZhengPeng7/BiRefNet or briaai/RMBG-2.0."
         )
     raise BiRefNetError(
         f"{source} holds a {found}, which matches none of the released BiRefNet encoders "

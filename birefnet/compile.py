@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-log = logging.getLogger("birefnet")
+log = logging.getLogger(__name__)
 
 
 def _compile_errors() -> tuple[type[BaseException], ...]:

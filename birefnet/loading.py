@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import torch
 
 from .backbones.swin import relative_position_index
-from .checkpoint import infer_backbone, read_state_dict, strip_prefixes
+from .checkpoint import check_birefnet_file, infer_backbone, read_state_dict, strip_prefixes
 from .errors import BiRefNetError
 from .model import BiRefNet
 from .patches import PATCH_ORDERS
@@ -108,6 +108,8 @@ def load_model(
         state_dict = dict(source)
     else:
         name = os.fspath(source)
+        if os.path.isfile(name):
+            check_birefnet_file(name)  # header only: a 900 MB file of another network is refused at once
         state_dict = read_state_dict(name)
         from .registry import variant_for_path
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from comfy_api.latest import io
 
 from ..birefnet.composite import BACKGROUNDS, FIT_MODES, cut_out
+from .comfy_compat import SEARCH_ALIASES, color_input, schema_kwargs
 from .comfy_types import CATEGORY
 
 
@@ -15,6 +16,7 @@ class BiRefNetComposite(io.ComfyNode):
             node_id="BiRefNetExactComposite",
             display_name="Composite (BiRefNet)",
             category=CATEGORY,
+            **schema_kwargs(search_aliases=SEARCH_ALIASES),
             description=(
                 "Cuts out the foreground. 'mask' is alpha: 1 = keep (the output of BiRefNet segment / Refine "
                 "mask; a MASK from Load Image is 1 - alpha, invert it first). transparent gives an RGBA "
@@ -29,9 +31,7 @@ class BiRefNetComposite(io.ComfyNode):
                 io.Image.Input("image"),
                 io.Mask.Input("mask", tooltip="alpha: 1 = foreground (e.g. from BiRefNet segment)"),
                 io.Combo.Input("background", options=list(BACKGROUNDS), default="transparent"),
-                io.String.Input(
-                    "color", default="#00ff00", tooltip="for background 'color': #RRGGBB or R, G, B"
-                ),
+                color_input("color", default="#00ff00", tooltip="for background 'color'"),
                 io.Boolean.Input(
                     "fix_edge_colors",
                     default=True,

@@ -21,10 +21,14 @@ NODE_CLASSES: list[type[io.ComfyNode]] = [
 
 
 class BiRefNetExtension(ComfyExtension):
+    async def on_load(self) -> None:
+        """Register the model folders (ComfyUI >= 0.38 calls this before listing the nodes; 0.3.75 defines
+        ``on_load`` but never calls it, so nodes/model_files.py also registers them on first use)."""
+        register_model_folders()
+
     async def get_node_list(self) -> list[type[io.ComfyNode]]:
         return list(NODE_CLASSES)
 
 
 async def comfy_entrypoint() -> BiRefNetExtension:
-    register_model_folders()
     return BiRefNetExtension()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
+from .comfy_compat import SEARCH_ALIASES, gpu_device_options, input_kwargs, schema_kwargs
 from .comfy_types import CATEGORY, BiRefNetModel
 from .model_files import model_choices
 from .model_handle import load_handle
@@ -18,6 +19,7 @@ class LoadBiRefNetModel(io.ComfyNode):
             node_id="BiRefNetExactLoadModel",
             display_name="Load BiRefNet model",
             category=CATEGORY,
+            **schema_kwargs(search_aliases=SEARCH_ALIASES),
             description=(
                 "Loads a BiRefNet checkpoint: a file from models/birefnet, models/BiRefNet or "
                 "models/background_removal (and their extra_model_paths.yaml entries), or a released variant "
@@ -33,9 +35,10 @@ class LoadBiRefNetModel(io.ComfyNode):
                 ),
                 io.Combo.Input(
                     "device",
-                    options=list(DEVICES),
+                    options=list(DEVICES) + gpu_device_options(),
                     default="auto",
-                    tooltip="auto: ComfyUI's device; cpu: always the CPU; gpu: ComfyUI's GPU (error if none).",
+                    tooltip="auto: ComfyUI's device; cpu: always the CPU; gpu: ComfyUI's GPU (error if none); "
+                    "gpu:N (ComfyUI started with several devices): that GPU.",
                 ),
                 io.Combo.Input(
                     "precision",
@@ -51,6 +54,7 @@ class LoadBiRefNetModel(io.ComfyNode):
                     default="auto",
                     tooltip="auto: as released (from the variant list; 'current' for unknown files). "
                     "Override only for a file you know was trained with the other order.",
+                    **input_kwargs(advanced=True),
                 ),
                 io.Boolean.Input(
                     "allow_download",
@@ -63,6 +67,7 @@ class LoadBiRefNetModel(io.ComfyNode):
                     optional=True,  # API-format prompts written before this option still run
                     tooltip="torch.compile the model: faster runs after a slow first run at each resolution and "
                     "batch size (a minute or more). Falls back to uncompiled if compiling fails.",
+                    **input_kwargs(advanced=True),
                 ),
             ],
             outputs=[BiRefNetModel.Output(display_name="model")],

@@ -3,15 +3,23 @@
 Three model folder names are registered: ``birefnet`` (downloads go to its first path, by default
 ``ComfyUI/models/birefnet``), ``BiRefNet`` and ``background_removal``. Each can be extended in
 ``extra_model_paths.yaml`` (e.g. ``birefnet: /data/birefnet``), which ComfyUI reads before loading node packs.
+
+``background_removal`` belongs to ComfyUI itself from 0.38 on (core's Load Background Removal Model reads it;
+its entry shares ComfyUI's ``supported_pt_extensions`` set with checkpoints, loras...). The pack only adds
+paths to such folders and never changes an extension set it did not create. Core's files there
+(``birefnet.safetensors``, ``lucida.safetensors``) are BiRefNet checkpoints in the official key layout and
+load as they are; a ``.safetensors`` file whose tensor names are not a BiRefNet's is left out of the list.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import pathlib
 
 import folder_paths
 
+from ..birefnet.checkpoint import not_birefnet_reason, read_safetensors_header
 from ..birefnet.errors import BiRefNetError
 from ..birefnet.hub import download_variant, find_local_variant
 from ..birefnet.registry import VARIANTS, Variant, find_variant, variant_for_path
@@ -21,20 +29,71 @@ DOWNLOAD_FOLDER = "birefnet"
 CHECKPOINT_EXTENSIONS = {".safetensors", ".pth", ".pt", ".bin", ".ckpt"}
 
 
+log = logging.getLogger(__name__)
+
+
 def register_model_folders() -> None:
-    """Add ``models/<name>`` for every FOLDER_NAMES entry, keeping paths that extra_model_paths.yaml set."""
+    """Add ``models/<name>`` for every FOLDER_NAMES entry, keeping paths that extra_model_paths.yaml set.
+
+    Idempotent (the extension's ``on_load`` and every lookup below call it). A folder another party registered
+    keeps its extension set unless it lacks a checkpoint suffix; then its entry gets a new set (old members plus
+    ours): sets such as ComfyUI's ``supported_pt_extensions`` are shared by many folders and never changed here.
+    """
+    table = folder_paths.folder_names_and_paths
     for name in FOLDER_NAMES:
         default_path = os.path.join(folder_paths.models_dir, name)
+        if name not in table:
+            table[name] = ([default_path], set(CHECKPOINT_EXTENSIONS))
+            continue
         # Appended after any path extra_model_paths.yaml gave (those stay first, so downloads go there).
         folder_paths.add_model_folder_path(name, default_path)
-        folder_paths.folder_names_and_paths[name][1].update(CHECKPOINT_EXTENSIONS)
+        paths, extensions = table[name]
+        if not CHECKPOINT_EXTENSIONS <= set(extensions):
+            table[name] = (paths, set(extensions) | CHECKPOINT_EXTENSIONS)
+
+
+# (size, mtime) and verdict of each .safetensors file looked at: None = BiRefNet (or unreadable), else what it
+# seems to be. Only the file's header is read, once per change of the file.
+_verdicts: dict[str, tuple[tuple[int, int], str | None]] = {}
+
+
+def not_birefnet(path: str) -> str | None:
+    """What a ``.safetensors`` file seems to be when its tensor names are not a BiRefNet's, else None.
+
+    Unreadable files and other file types give None: they stay listed, and loading them says what is wrong.
+    """
+    if not path.lower().endswith(".safetensors"):
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    stamp = (stat.st_size, stat.st_mtime_ns)
+    cached = _verdicts.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    try:
+        verdict = not_birefnet_reason(read_safetensors_header(path))
+    except BiRefNetError:
+        verdict = None
+    if verdict is not None:
+        log.info("BiRefNet: %s is not listed in the model list: it looks like %s.", path, verdict)
+    _verdicts[path] = (stamp, verdict)
+    return verdict
 
 
 def local_checkpoints() -> list[str]:
-    """Checkpoint files found in the registered folders, as names relative to their folder, sorted."""
+    """BiRefNet checkpoint files in the registered folders, as names relative to their folder, sorted.
+
+    ``.safetensors`` files of other networks (read from their header) are left out.
+    """
+    register_model_folders()
     names: set[str] = set()
     for folder in FOLDER_NAMES:
-        names.update(folder_paths.get_filename_list(folder))
+        for name in folder_paths.get_filename_list(folder):
+            full = folder_paths.get_full_path(folder, name)
+            if full is not None and not_birefnet(full) is None:
+                names.add(name)
     return sorted(names, key=str.lower)
 
 
@@ -45,6 +104,7 @@ def model_choices() -> list[str]:
 
 
 def _folder_dirs() -> list[str]:
+    register_model_folders()
     dirs: list[str] = []
     for folder in FOLDER_NAMES:
         for path in folder_paths.get_folder_paths(folder):
@@ -55,6 +115,7 @@ def _folder_dirs() -> list[str]:
 
 def download_dir() -> pathlib.Path:
     """First path of the ``birefnet`` folder (``models/birefnet`` unless extra_model_paths.yaml says else)."""
+    register_model_folders()
     return pathlib.Path(folder_paths.get_folder_paths(DOWNLOAD_FOLDER)[0])
 
 
@@ -63,8 +124,9 @@ def resolve_checkpoint(choice: str, allow_download: bool) -> tuple[pathlib.Path,
 
     A local file name is looked up in the registered folders. A variant name uses a matching file in any of
     them, else downloads it into ``download_dir()`` when ``allow_download``; otherwise BiRefNetError says
-    what to do.
+    what to do. (A file of another network is refused by ``birefnet.load_model``, naming what it seems to be.)
     """
+    register_model_folders()
     for folder in FOLDER_NAMES:
         full = folder_paths.get_full_path(folder, choice)
         if full is not None and os.path.isfile(full):

@@ -20,10 +20,11 @@ from ..birefnet import compile_model, load_model
 from ..birefnet.errors import BiRefNetError
 from ..birefnet.predict import model_input_size, predict
 from ..birefnet.registry import Variant
+from .comfy_compat import resolve_gpu_device
 from .model_files import resolve_checkpoint
 from .options import activation_bytes, choose_precision, patch_order_argument
 
-log = logging.getLogger("birefnet")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,7 +42,8 @@ class BiRefNetHandle:
 
 
 def pick_devices(device: str) -> tuple[torch.device, torch.device]:
-    """(load device, offload device) for the node's device setting: auto / cpu / gpu."""
+    """(load device, offload device) for the node's device setting: auto / cpu / gpu / gpu:N (ComfyUI's
+    ``get_gpu_device_options``, where it has it)."""
     if device == "cpu":
         cpu = torch.device("cpu")
         return cpu, cpu
@@ -51,8 +53,16 @@ def pick_devices(device: str) -> tuple[torch.device, torch.device]:
             "device 'gpu' was chosen but ComfyUI runs on the CPU (no GPU found, or --cpu was given). "
             "Choose 'auto' or 'cpu'."
         )
+    if device.startswith("gpu:"):
+        chosen = resolve_gpu_device(device)
+        if chosen is None:
+            raise BiRefNetError(
+                f"device {device!r} is not one ComfyUI offers now (it lists the GPUs it was started with, "
+                "e.g. --cuda-device 0,1). Choose auto, gpu or one of the listed gpu:N."
+            )
+        return chosen, torch.device("cpu") if chosen.type == "cpu" else mm.unet_offload_device()
     if device not in ("auto", "gpu"):
-        raise BiRefNetError(f"device {device!r} is unknown; use auto, cpu or gpu.")
+        raise BiRefNetError(f"device {device!r} is unknown; use auto, cpu, gpu or a listed gpu:N.")
     offload_device = torch.device("cpu") if load_device.type == "cpu" else mm.unet_offload_device()
     return load_device, offload_device
 

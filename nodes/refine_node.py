@@ -5,6 +5,7 @@ from __future__ import annotations
 from comfy_api.latest import io
 
 from ..birefnet.refine import refine_mask
+from .comfy_compat import SEARCH_ALIASES, input_kwargs, schema_kwargs
 from .comfy_types import CATEGORY
 
 
@@ -15,6 +16,7 @@ class BiRefNetRefineMask(io.ComfyNode):
             node_id="BiRefNetExactRefineMask",
             display_name="Refine mask (BiRefNet)",
             category=CATEGORY,
+            **schema_kwargs(search_aliases=SEARCH_ALIASES),
             description=(
                 "Cleans up a mask [B,H,W] (1 = foreground). Steps run in this order, each off at its neutral "
                 "value: levels (black/white point), threshold, fill holes, grow (+) / shrink (-), guided "
@@ -62,6 +64,7 @@ class BiRefNetRefineMask(io.ComfyNode):
                     step=0.0001,
                     round=0.000001,
                     tooltip="guided filter regulariser: smaller follows image edges more closely",
+                    **input_kwargs(advanced=True),
                 ),
                 io.Float.Input(
                     "feather",
@@ -77,6 +80,7 @@ class BiRefNetRefineMask(io.ComfyNode):
                     min=0,
                     max=32,
                     tooltip="average each frame with this many frames on each side (video batches); 0 = off",
+                    **input_kwargs(advanced=True),
                 ),
                 io.Boolean.Input("invert", default=False),
                 io.Image.Input("image", optional=True, tooltip="guide image for the guided filter"),

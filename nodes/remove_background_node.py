@@ -5,6 +5,7 @@ from __future__ import annotations
 from comfy_api.latest import io
 
 from ..birefnet.composite import cut_out
+from .comfy_compat import SEARCH_ALIASES, schema_kwargs
 from .comfy_types import CATEGORY
 from .model_files import model_choices
 from .model_handle import BiRefNetHandle, load_handle, segment
@@ -31,6 +32,7 @@ class BiRefNetRemoveBackground(io.ComfyNode):
             node_id="BiRefNetExactRemoveBackground",
             display_name="Remove background (BiRefNet)",
             category=CATEGORY,
+            **schema_kwargs(search_aliases=SEARCH_ALIASES),
             description=(
                 "One node for the common case: segments the image with BiRefNet at its native resolution and "
                 "returns an RGBA IMAGE (Save Image writes a transparent PNG) with clean edge colours, and the "

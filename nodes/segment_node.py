@@ -6,6 +6,7 @@ from comfy_api.latest import io
 
 from ..birefnet.predict import DEFAULT_DYNAMIC_LONG_SIDE
 from ..birefnet.registry import DYNAMIC_MAX_SIDE, DYNAMIC_MIN_SIDE
+from .comfy_compat import SEARCH_ALIASES, input_kwargs, schema_kwargs
 from .comfy_types import CATEGORY, BiRefNetModel
 from .model_handle import segment
 from .options import RESOLUTION_MODES, check_segment_image, resolution_argument
@@ -18,6 +19,7 @@ class BiRefNetSegment(io.ComfyNode):
             node_id="BiRefNetExactSegment",
             display_name="BiRefNet segment",
             category=CATEGORY,
+            **schema_kwargs(search_aliases=SEARCH_ALIASES),
             description=(
                 "Foreground mask of every image of a batch (1 = foreground, 0 = background), at the image's "
                 "own size. Long batches (video frames) run in chunks of 'batch_size' with flat memory; Stop "
@@ -53,6 +55,7 @@ class BiRefNetSegment(io.ComfyNode):
                     min=1,
                     max=256,
                     tooltip="frames per forward pass; lower it if the GPU runs out of memory",
+                    **input_kwargs(advanced=True),
                 ),
             ],
             outputs=[io.Mask.Output(display_name="mask")],

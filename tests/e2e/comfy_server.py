@@ -2,7 +2,8 @@
 
 ``start_comfy_server`` makes a throw-away base directory (``--base-directory``: custom_nodes with a symlink
 to this repository, models, input, output), writes a small random-weight pvt_v2_b0 checkpoint into
-``models/birefnet`` and a second copy into a folder that only ``extra_model_paths.yaml`` names, starts
+``models/birefnet`` and a second copy into a folder that only ``extra_model_paths.yaml`` names, plus the
+stand-ins of other packs and core's model files from ``coexistence_setup.py``, starts
 ``main.py --cpu`` of the cached ComfyUI (``comfyui_setup.py``) on a free port, waits for it, and stops the
 server process (started in its own session) on exit, whatever happened.
 """
@@ -26,6 +27,7 @@ from typing import Any
 
 import torch
 
+from . import coexistence_setup
 from .comfyui_setup import REPO_ROOT, ensure_comfyui
 
 PACK_NAME = "comfyui-birefnet-exact"
@@ -155,7 +157,8 @@ def start_comfy_server(
     _write_checkpoints(base / "models" / "birefnet", extra)
     _write_inputs(comfy_python, base / "input")
     extra_yaml = base / "extra_model_paths.yaml"
-    extra_yaml.write_text(f"birefnet_e2e:\n    base_path: {extra}\n    birefnet: .\n")
+    coexistence = coexistence_setup.install(base, PACK_NAME, base / "models" / "birefnet" / TINY_CHECKPOINT)
+    extra_yaml.write_text(f"birefnet_e2e:\n    base_path: {extra}\n    birefnet: .\n" + coexistence)
 
     port = _free_port()
     log = base / "comfyui.log"

@@ -47,7 +47,8 @@ EXAMPLES = {
 
 
 def test_pack_imports_without_error(comfy_server, object_info):
-    log = comfy_server.log.read_text()
+    # Start-up only: later tests make nodes fail on purpose, and ComfyUI logs those tracebacks too.
+    log = comfy_server.log.read_text().split("\nStarting server\n")[0]
     timing_lines = [line for line in log.splitlines() if line.rstrip().endswith(PACK_NAME)]
     assert timing_lines, f"the pack is missing from ComfyUI's import times:\n{log[-3000:]}"
     assert not any("IMPORT FAILED" in line for line in timing_lines), "\n".join(timing_lines)
