@@ -41,6 +41,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # The front end asks api.comfy.org and huggingface.co for news and model sizes: no name outside this
+    # machine resolves, so the browser never sends traffic off it (those fetches fail as ERR_NAME_NOT_RESOLVED).
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
 ]
 VIEWPORT = {"width": 1400, "height": 900}
 # Settings a returning user would have: no first-run template dialog or tour over the graph.
