@@ -10,6 +10,8 @@ py=$(bash scripts/setup_env.sh requirements-dev.txt)
 "$py" -m ruff format --check .
 # The end-to-end tests in a real ComfyUI run by default here (BIREFNET_E2E=0 skips them).
 export BIREFNET_E2E=${BIREFNET_E2E:-1}
+# Kernel picks (birefnet/ops/kernel_choice.py) stay in the process: the tests leave no cache file in HOME.
+export BIREFNET_KERNEL_CACHE=${BIREFNET_KERNEL_CACHE:-off}
 # The browser tests (tests/browser) drive Debian's chromium through playwright; never a downloaded browser.
 if [[ $BIREFNET_E2E == 1 ]] && ! command -v chromium >/dev/null; then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
