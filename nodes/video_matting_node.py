@@ -20,6 +20,7 @@ from ..birefnet.predict import DEFAULT_DYNAMIC_LONG_SIDE, model_input_size
 from ..birefnet.registry import DYNAMIC_MAX_SIDE, DYNAMIC_MIN_SIDE
 from ..birefnet.video import FORMATS, matte_video
 from ..birefnet.video.writers import EXTENSIONS
+from .comfy_compat import SEARCH_ALIASES, color_input, input_kwargs, schema_kwargs
 from .comfy_types import CATEGORY, BiRefNetModel
 from .model_handle import BiRefNetHandle, _ensure_on_load_device
 from .options import RESOLUTION_MODES, activation_bytes, resolution_argument
@@ -47,6 +48,7 @@ class BiRefNetVideoMatting(io.ComfyNode):
             display_name="BiRefNet video matting",
             category=CATEGORY,
             is_output_node=True,
+            **schema_kwargs(search_aliases=[*SEARCH_ALIASES, "video matting", "green screen"]),
             description=(
                 "Mattes a video of any length frame by frame with flat memory: the frames stream from the "
                 "VIDEO's file through BiRefNet into the output folder (webm / prores with alpha, a PNG sequence, "
@@ -82,13 +84,21 @@ class BiRefNetVideoMatting(io.ComfyNode):
                     step=32,
                     tooltip="dynamic resolution: the model input's longer side",
                 ),
-                io.Int.Input("batch_size", default=4, min=1, max=256, tooltip="frames per forward pass"),
+                io.Int.Input(
+                    "batch_size",
+                    default=4,
+                    min=1,
+                    max=256,
+                    tooltip="frames per forward pass",
+                    **input_kwargs(advanced=True),
+                ),
                 io.Int.Input(
                     "temporal_radius",
                     default=0,
                     min=0,
                     max=30,
                     tooltip="average each mask with this many frames on each side (less flicker); 0 = off",
+                    **input_kwargs(advanced=True),
                 ),
                 io.Int.Input(
                     "grow", default=0, min=-256, max=256, tooltip="grow (>0) or shrink (<0) in pixels"
@@ -96,9 +106,7 @@ class BiRefNetVideoMatting(io.ComfyNode):
                 io.Float.Input(
                     "feather", default=0.0, min=0.0, max=100.0, step=0.1, tooltip="Gaussian sigma (px)"
                 ),
-                io.String.Input(
-                    "color", default="#00ff00", tooltip="greenscreen background, '#RRGGBB' or 'R, G, B'"
-                ),
+                color_input("color", default="#00ff00", tooltip="greenscreen background"),
                 io.Boolean.Input(
                     "fix_edge_colors", default=True, tooltip="blur-fusion foreground colours at soft edges"
                 ),

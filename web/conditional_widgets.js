@@ -16,6 +16,13 @@ export const CONDITIONAL_WIDGETS = {
     { widget: "fit", when: "background", show: (v) => v === "image" },
   ],
   BiRefNetExactRefineMask: [{ widget: "guided_eps", when: "guided_radius", show: (v) => Number(v) > 0 }],
+  BiRefNetExactVideoMatting: [
+    { widget: "width", when: "resolution", show: (v) => v === "custom" },
+    { widget: "height", when: "resolution", show: (v) => v === "custom" },
+    { widget: "dynamic_long_side", when: "resolution", show: (v) => v === "dynamic" },
+    // the colour is used by the green screen, and by the png format's green-screen preview
+    { widget: "color", when: "format", show: (v) => v === "greenscreen" || v === "png" },
+  ],
 };
 
 /** Rules added at run time (the model list's allow_download rule needs the model info). */

@@ -33,6 +33,9 @@ CONDITIONS = [
     ("BiRefNetExactComposite", "background", "image", ["fit"], ["color"]),
     ("BiRefNetExactRefineMask", "guided_radius", 0, [], ["guided_eps"]),
     ("BiRefNetExactRefineMask", "guided_radius", 8, ["guided_eps"], []),
+    ("BiRefNetExactVideoMatting", "format", "webm", [], ["color"]),
+    ("BiRefNetExactVideoMatting", "format", "greenscreen", ["color"], []),
+    ("BiRefNetExactVideoMatting", "resolution", "custom", ["width", "height"], ["dynamic_long_side"]),
 ]
 
 
