@@ -12,12 +12,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .cli_options import add_model_options
 from .cli_video import add_matte_video_parser
 from .errors import BiRefNetError
 from .registry import VARIANTS, Variant
 
 EXIT_USER_ERROR = 2
-MODELS_DIR_HELP = "$BIREFNET_MODELS_DIR, else ~/.cache/birefnet/models (or $XDG_CACHE_HOME/birefnet/models)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,46 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(8-bit grey mask) into --out.",
     )
     cutout.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files and/or folders")
-    cutout.add_argument(
-        "--model",
-        required=True,
-        metavar="NAME_OR_PATH",
-        help="a variant name (see `python -m birefnet variants`; downloaded on first use) or a checkpoint file",
+    add_model_options(
+        cutout,
+        compile_help="torch.compile the model: a slow first batch per image size, faster after (worth it for many "
+        "images)",
     )
     cutout.add_argument("--out", required=True, type=pathlib.Path, metavar="DIR", help="output folder")
-    cutout.add_argument(
-        "--resolution",
-        metavar="N|WxH|dynamic",
-        help="model input size; default: the variant's native size, 1024 for unknown checkpoints",
-    )
-    cutout.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
-    cutout.add_argument(
-        "--precision",
-        default="auto",
-        choices=("auto", "fp32", "fp16", "bf16"),
-        help="default: auto (fp16 on CUDA, fp32 on CPU)",
-    )
-    cutout.add_argument(
-        "--models-dir",
-        type=pathlib.Path,
-        metavar="DIR",
-        help=f"where variants are kept; default {MODELS_DIR_HELP}",
-    )
     cutout.add_argument("--batch-size", type=int, default=1, metavar="N", help="images per forward pass (1)")
-    cutout.add_argument(
-        "--patch-order",
-        default="auto",
-        choices=("auto", "legacy", "current"),
-        help="decoder patch order; auto: from the variant (unknown files: current)",
-    )
-    cutout.add_argument(
-        "--no-download", action="store_true", help="never download; fail if the model is missing"
-    )
-    cutout.add_argument(
-        "--compile",
-        action="store_true",
-        help="torch.compile the model: a slow first batch per image size, faster after (worth it for many images)",
-    )
     cutout.set_defaults(handler=run_cutout)
 
     add_matte_video_parser(commands)

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .cli_options import add_model_options
 from .errors import BiRefNetError
 from .video.writers import FORMATS
 
@@ -25,46 +26,6 @@ OUTPUT_NAMES = {
     "greenscreen": "{stem}_greenscreen.mp4",
     "mask": "{stem}_mask.mp4",
 }
-
-
-def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    """The model options, as `cutout` has them."""
-    from .cli import MODELS_DIR_HELP
-
-    parser.add_argument(
-        "--model",
-        required=True,
-        metavar="NAME_OR_PATH",
-        help="a variant name (see `python -m birefnet variants`; downloaded on first use) or a checkpoint file",
-    )
-    parser.add_argument(
-        "--resolution",
-        metavar="N|WxH|dynamic",
-        help="model input size; default: the variant's native size, 1024 for unknown checkpoints",
-    )
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
-    parser.add_argument(
-        "--precision",
-        default="auto",
-        choices=("auto", "fp32", "fp16", "bf16"),
-        help="default: auto (fp16 on CUDA, fp32 on CPU)",
-    )
-    parser.add_argument(
-        "--models-dir",
-        type=pathlib.Path,
-        metavar="DIR",
-        help=f"where variants are kept; default {MODELS_DIR_HELP}",
-    )
-    parser.add_argument(
-        "--patch-order",
-        default="auto",
-        choices=("auto", "legacy", "current"),
-        help="decoder patch order; auto: from the variant (unknown files: current)",
-    )
-    parser.add_argument(
-        "--no-download", action="store_true", help="never download; fail if the model is missing"
-    )
-    parser.add_argument("--compile", action="store_true", help="torch.compile the model (slow first batch)")
 
 
 def add_matte_video_parser(commands: Any) -> None:
@@ -78,7 +39,7 @@ def add_matte_video_parser(commands: Any) -> None:
         "Timestamps and audio are kept. Ctrl-C keeps the part done as <name>_interrupted.",
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="video files")
-    _add_model_options(parser)
+    add_model_options(parser, compile_help="torch.compile the model (slow first batch)")
     parser.add_argument("--out", required=True, type=pathlib.Path, metavar="DIR", help="output folder")
     parser.add_argument(
         "--format",
