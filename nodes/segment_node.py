@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..birefnet.predict import DEFAULT_DYNAMIC_LONG_SIDE
-from ..birefnet.registry import DYNAMIC_MAX_SIDE, DYNAMIC_MIN_SIDE
 from .comfy_compat import SEARCH_ALIASES, input_kwargs, schema_kwargs
 from .comfy_types import CATEGORY, BiRefNetModel
 from .model_handle import segment
-from .options import RESOLUTION_MODES, check_segment_image, resolution_argument
+from .options import check_segment_image, resolution_argument
 from .previews import mask_preview
+from .resolution_inputs import resolution_inputs
 
 
 class BiRefNetSegment(io.ComfyNode):
@@ -29,27 +28,7 @@ class BiRefNetSegment(io.ComfyNode):
             inputs=[
                 BiRefNetModel.Input("model"),
                 io.Image.Input("image"),
-                io.Combo.Input(
-                    "resolution",
-                    options=list(RESOLUTION_MODES),
-                    default="native",
-                    tooltip="native: the size the variant was trained at (1024x1024 for unknown files); "
-                    "custom: width x height below; dynamic: keep the aspect ratio, long side below.",
-                ),
-                io.Int.Input(
-                    "width", default=1024, min=32, max=4096, step=32, tooltip="custom resolution width"
-                ),
-                io.Int.Input(
-                    "height", default=1024, min=32, max=4096, step=32, tooltip="custom resolution height"
-                ),
-                io.Int.Input(
-                    "dynamic_long_side",
-                    default=DEFAULT_DYNAMIC_LONG_SIDE,
-                    min=DYNAMIC_MIN_SIDE,
-                    max=DYNAMIC_MAX_SIDE,
-                    step=32,
-                    tooltip="dynamic resolution: the model input's longer side",
-                ),
+                *resolution_inputs(),
                 io.Int.Input(
                     "batch_size",
                     default=4,

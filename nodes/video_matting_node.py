@@ -16,14 +16,14 @@ from comfy_api.latest import InputImpl, io, ui
 
 from ..birefnet.composite import parse_color
 from ..birefnet.errors import BiRefNetError
-from ..birefnet.predict import DEFAULT_DYNAMIC_LONG_SIDE, model_input_size
-from ..birefnet.registry import DYNAMIC_MAX_SIDE, DYNAMIC_MIN_SIDE
+from ..birefnet.predict import model_input_size
 from ..birefnet.video import FORMATS, matte_video
 from ..birefnet.video.writers import EXTENSIONS
 from .comfy_compat import SEARCH_ALIASES, color_input, input_kwargs, schema_kwargs
 from .comfy_types import CATEGORY, BiRefNetModel
 from .model_handle import BiRefNetHandle, _ensure_on_load_device
-from .options import RESOLUTION_MODES, activation_bytes, resolution_argument
+from .options import activation_bytes, resolution_argument
+from .resolution_inputs import resolution_inputs
 
 PREVIEW_FORMAT = "greenscreen"
 """A PNG sequence is no VIDEO: for it the node also writes a green-screen preview MP4 and returns that."""
@@ -69,21 +69,7 @@ class BiRefNetVideoMatting(io.ComfyNode):
                     "mask: the mask as grey H.264 video",
                 ),
                 io.String.Input("filename_prefix", default="birefnet/video"),
-                io.Combo.Input("resolution", options=list(RESOLUTION_MODES), default="native"),
-                io.Int.Input(
-                    "width", default=1024, min=32, max=4096, step=32, tooltip="custom resolution width"
-                ),
-                io.Int.Input(
-                    "height", default=1024, min=32, max=4096, step=32, tooltip="custom resolution height"
-                ),
-                io.Int.Input(
-                    "dynamic_long_side",
-                    default=DEFAULT_DYNAMIC_LONG_SIDE,
-                    min=DYNAMIC_MIN_SIDE,
-                    max=DYNAMIC_MAX_SIDE,
-                    step=32,
-                    tooltip="dynamic resolution: the model input's longer side",
-                ),
+                *resolution_inputs(),
                 io.Int.Input(
                     "batch_size",
                     default=4,
