@@ -67,9 +67,15 @@ def comfy(tmp_path, monkeypatch):
     shared = {".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".sft"}
     fp = _stand_in_folder_paths(str(tmp_path / "models"), shared)
     monkeypatch.setitem(sys.modules, "folder_paths", fp)
+    # A fresh import bound to this stand-in, for this test only: later tests get the module they had before.
+    package = importlib.import_module("comfyui_birefnet_exact.nodes")
     name = "comfyui_birefnet_exact.nodes.model_files"
     monkeypatch.delitem(sys.modules, name, raising=False)
-    return fp, importlib.import_module(name)
+    monkeypatch.delattr(package, "model_files", raising=False)
+    module = importlib.import_module(name)
+    monkeypatch.setattr(package, "model_files", module, raising=False)  # undone after the test
+    yield fp, module
+    sys.modules.pop(name, None)
 
 
 def test_shared_extension_set_is_never_changed(comfy):

@@ -17,10 +17,13 @@ and dropout / drop-path draws). Only rank 0 writes files.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import random
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -189,11 +192,34 @@ def _check_config(config: TrainConfig) -> None:
 
 def train(config: TrainConfig) -> dict[str, Any]:
     """Run (or resume) training; returns a summary (steps, epochs, last loss, files written)."""
-    context = setup_distributed(config.device)
+    with fixed_cpu_kernels():
+        context = setup_distributed(config.device)
+        try:
+            return _train(config, context)
+        finally:
+            cleanup_distributed()
+
+
+# The CPU kernels birefnet.ops picks by timing (birefnet/ops/kernel_choice.py), forced by these variables.
+KERNEL_VARIABLES = ("BIREFNET_LINEAR_BACKEND", "BIREFNET_DEFORM_CONV_BACKEND")
+
+
+@contextlib.contextmanager
+def fixed_cpu_kernels(backend: str = "onednn") -> Iterator[None]:
+    """Use one CPU kernel per operation for the whole run instead of timing them per process: DDP ranks, and a
+    run and its resumption, would otherwise round differently whenever their timings pick differently (the
+    picks are equal in value only up to float rounding). A backend the user forced stays forced."""
+    saved = {variable: os.environ.get(variable) for variable in KERNEL_VARIABLES}
+    for variable in KERNEL_VARIABLES:
+        os.environ.setdefault(variable, backend)
     try:
-        return _train(config, context)
+        yield
     finally:
-        cleanup_distributed()
+        for variable, value in saved.items():
+            if value is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = value
 
 
 def _train(config: TrainConfig, context: DistributedContext) -> dict[str, Any]:
