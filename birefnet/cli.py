@@ -145,6 +145,22 @@ def _load(args: argparse.Namespace, device: Any, dtype: Any) -> tuple[Any, Varia
     return model, variant
 
 
+def prepare_run(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(model, compute dtype) from the model options (see cli_options), compiled if asked; creates --out."""
+    device = _choose_device(args.device)
+    dtype = _choose_dtype(args.precision, device)
+    model, _ = _load(args, device, dtype)
+    if args.compile:
+        from .compile import compile_model
+
+        compile_model(model)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BiRefNetError(f"Cannot create output folder {args.out}: {error}") from error
+    return model, dtype
+
+
 def run_cutout(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
@@ -159,17 +175,7 @@ def run_cutout(args: argparse.Namespace) -> int:
         model_input_size(resolution, None, (1024, 1024))  # validates it before any work
     files = collect_image_files(args.inputs)
     outputs = _output_paths(files, args.out)
-    device = _choose_device(args.device)
-    dtype = _choose_dtype(args.precision, device)
-    model, _ = _load(args, device, dtype)
-    if args.compile:
-        from .compile import compile_model
-
-        compile_model(model)
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise BiRefNetError(f"Cannot create output folder {args.out}: {error}") from error
+    model, _ = prepare_run(args)
 
     with tqdm(total=len(files), unit="image", desc="cutout") as bar:
         for start in range(0, len(files), args.batch_size):

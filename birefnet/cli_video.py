@@ -148,17 +148,7 @@ def run_matte_video(args: argparse.Namespace) -> int:
         "feather_sigma": args.feather,
         "temporal_radius": args.temporal_radius,
     }
-    device = cli._choose_device(args.device)
-    dtype = cli._choose_dtype(args.precision, device)
-    model, _ = cli._load(args, device, dtype)
-    if args.compile:
-        from .compile import compile_model
-
-        compile_model(model)
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise BiRefNetError(f"Cannot create output folder {args.out}: {error}") from error
+    model, dtype = cli.prepare_run(args)
 
     for source, paths in zip(files, outputs, strict=True):
         with tqdm(unit="frame", desc=source.name, dynamic_ncols=True) as bar:
