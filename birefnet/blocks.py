@@ -6,7 +6,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .ops.deform_conv import deform_conv2d
+from .ops.deform_conv import deform_conv2d, deform_conv2d_relu_project
+
+
+def batch_norm_affine(bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eval-mode BatchNorm as ``x * scale + shift`` (running statistics): two float32 ``[C]`` tensors."""
+    scale = bn.weight.float() / torch.sqrt(bn.running_var.float() + bn.eps)
+    return scale, bn.bias.float() - bn.running_mean.float() * scale
 
 
 class DeformableConv2d(nn.Module):
@@ -29,8 +35,7 @@ class DeformableConv2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[N, C_in, H, W]`` -> ``[N, C_out, H, W]``."""
-        offset = self.offset_conv(x)
-        modulator = 2.0 * torch.sigmoid(self.modulator_conv(x))
+        offset, modulator = self.offset_and_modulator(x)
         return deform_conv2d(
             x,
             offset,
@@ -38,6 +43,32 @@ class DeformableConv2d(nn.Module):
             self.regular_conv.bias,
             padding=self.padding,
             mask=modulator,
+        )
+
+    def offset_and_modulator(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Offsets ``[N, 2K, H, W]`` and modulation ``[N, K, H, W]`` (in 0..2), from one convolution with
+        both kernels stacked (one oneDNN call instead of two: less padding of the output channels)."""
+        offset_out = self.offset_conv.out_channels
+        both = F.conv2d(
+            x,
+            torch.cat((self.offset_conv.weight, self.modulator_conv.weight)),
+            torch.cat((self.offset_conv.bias, self.modulator_conv.bias)),
+            padding=self.padding,
+        )
+        return both[:, :offset_out], 2.0 * torch.sigmoid(both[:, offset_out:])
+
+    def relu_project_into(
+        self, x: torch.Tensor, bn: nn.BatchNorm2d, projection: torch.Tensor, out: torch.Tensor
+    ):
+        """Inference only: ``out += relu(bn(self(x)))`` through a 1x1 ``projection`` ``[P, C_out]``, with ``out``
+        ``[N, H*W, P]`` (token layout) and eval-mode ``bn`` folded into the kernel."""
+        scale, shift = batch_norm_affine(bn)
+        conv = self.regular_conv
+        kernel = (conv.weight.flatten(1).float() * scale[:, None]).to(conv.weight.dtype)
+        bias = (shift if conv.bias is None else shift + scale * conv.bias.float()).to(conv.weight.dtype)
+        offset, modulator = self.offset_and_modulator(x)
+        deform_conv2d_relu_project(
+            x, offset, modulator, kernel, bias, conv.kernel_size[0], self.padding, projection, out
         )
 
 
@@ -80,6 +111,8 @@ class ASPPDeformable(nn.Module):
         self.dropout = nn.Dropout(0.5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training and not torch.is_grad_enabled():
+            return self.forward_inference(x)
         # conv1 over the concatenation [aspp1, deforms..., global] equals the sum of its column blocks applied
         # to each branch; projecting branch by branch keeps one 256-wide branch alive instead of all five.
         # The global branch is constant over space (a 1x1 map resized), so its share is a per-channel bias.
@@ -90,6 +123,23 @@ class ASPPDeformable(nn.Module):
             out = out + F.conv2d(branch(x), weight)
         out = out + F.conv2d(self.global_avg_pool(x), blocks[-1])
         return self.dropout(self.relu(self.bn1(out)))
+
+    def forward_inference(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` in eval mode without autograd, fused: every BatchNorm folded, and each branch's share
+        of ``conv1`` applied chunk by chunk in token layout (no 256-channel map is stored). ``[N, C, H, W]``."""
+        n, _, h, w = x.shape
+        x = x.contiguous(memory_format=torch.channels_last)  # the layout the sampling reads: converted once
+        scale, shift = batch_norm_affine(self.bn1)
+        weight = self.conv1.weight
+        projections = (
+            (weight.flatten(1).float() * scale[:, None]).to(weight.dtype).split(self.aspp1.bn.num_features, 1)
+        )
+        pooled = self.global_avg_pool(x).flatten(1)  # [N, 256]: constant over space, a per-channel bias
+        start = shift.to(weight.dtype) + pooled @ projections[-1].t()  # [N, C]
+        out = start[:, None, :].expand(n, h * w, -1).contiguous()  # [N, H*W, C]
+        for branch, projection in zip((self.aspp1, *self.aspp_deforms), projections[:-1], strict=True):
+            branch.atrous_conv.relu_project_into(x, branch.bn, projection, out)
+        return out.relu_().view(n, h, w, -1).permute(0, 3, 1, 2).contiguous()
 
 
 class BasicDecBlk(nn.Module):

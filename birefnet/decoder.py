@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .blocks import BasicDecBlk, BasicLatBlk, SimpleConvs
+from .ops.composed_conv import two_convs_3x3
 from .patches import image_to_patches
 
 
@@ -130,35 +131,15 @@ class Decoder(nn.Module):
 
         conv_out1 is a 1x1 conv, so it splits into one part on p1 and one on ipt_blk1(x). The p1 part commutes
         with the bilinear resize (both are linear, the resize weights sum to 1) and runs at p1's resolution on a
-        single channel. ipt_blk1 is two linear 3x3 convs, so the 1x1 part folds into its second conv; the full
-        resolution work runs in row tiles to bound memory. Same function as the reference, far less memory.
+        single channel. ipt_blk1 is two linear 3x3 convs, so the 1x1 part folds into its second conv, and the
+        pair runs as one 5x5 convolution from the image to one channel (:mod:`.ops.composed_conv`). Same
+        function as the reference; no 64-channel full-resolution map.
         """
         head = self.conv_out1[0]
         c1 = p1.shape[1]
         w_p1, w_ipt = head.weight[:, :c1], head.weight[:, c1:]
         low = resize(F.conv2d(p1, w_p1), x.shape[2:])  # [N, 1, H, W]
-        conv_out = self.ipt_blk1.conv_out
+        conv1, conv_out = self.ipt_blk1.conv1, self.ipt_blk1.conv_out
         folded_w = torch.einsum("oc,cikl->oikl", w_ipt.flatten(1), conv_out.weight)  # [1, 64, 3, 3]
         folded_b = w_ipt.flatten(1) @ conv_out.bias + head.bias
-        return low + _two_convs_in_row_tiles(x, self.ipt_blk1.conv1, folded_w, folded_b)
-
-
-def _two_convs_in_row_tiles(
-    x: torch.Tensor, first: nn.Conv2d, weight: torch.Tensor, bias: torch.Tensor, max_elements: int = 1 << 22
-) -> torch.Tensor:
-    """``conv2d(first(x), weight, bias, padding=1)`` for two 3x3 convs with padding 1, computed in row tiles
-    (each tile recomputes a two-row halo) so the intermediate never exceeds ``max_elements`` values."""
-    n, _, h, w = x.shape
-    rows = max(1, min(h, max_elements // max(1, n * first.out_channels * w)))
-    if rows >= h:
-        return F.conv2d(first(x), weight, bias, padding=1)
-    out = x.new_empty(n, weight.shape[0], h, w)
-    for r0 in range(0, h, rows):
-        r1 = min(h, r0 + rows)
-        c0, c1 = max(r0 - 1, 0), min(r1 + 1, h)  # rows of first(x) this tile needs
-        x0, x1 = max(c0 - 1, 0), min(c1 + 1, h)  # rows of x those need
-        xs = F.pad(x[:, :, x0:x1], (0, 0, int(c0 == 0), int(c1 == h)))
-        mid = F.conv2d(xs, first.weight, first.bias, padding=(0, 1))
-        mid = F.pad(mid, (0, 0, int(r0 == 0), int(r1 == h)))
-        out[:, :, r0:r1] = F.conv2d(mid, weight, bias, padding=(0, 1))
-    return out
+        return low + two_convs_3x3(x, conv1.weight, conv1.bias, folded_w, folded_b)

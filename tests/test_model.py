@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from birefnet import BiRefNet, BiRefNetError, TrainOutput
 from birefnet.backbones.swin import relative_position_index, shifted_window_mask
@@ -135,18 +136,17 @@ def test_gradient_label_is_laplacian_times_upsampled_stage_logits(tiny_state_dic
         torch.testing.assert_close(label, target * up)
 
 
-@pytest.mark.parametrize("h", [1, 2, 5, 17])
-def test_row_tiled_double_convolution_equals_the_direct_one(h):
-    from birefnet.decoder import _two_convs_in_row_tiles
+@pytest.mark.parametrize("h,w", [(1, 7), (2, 2), (3, 9), (5, 4), (17, 11)])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_two_3x3_convolutions_as_one_5x5_equal_the_direct_pair(h, w, with_bias):
+    from birefnet.ops.composed_conv import two_convs_3x3
 
-    torch.manual_seed(h)
-    first = torch.nn.Conv2d(3, 8, 3, padding=1)
-    weight, bias = torch.randn(1, 8, 3, 3), torch.randn(1)
-    x = torch.randn(2, 3, h, 7)
-    expected = torch.nn.functional.conv2d(first(x), weight, bias, padding=1)
-    for max_elements in (8 * 7 * 2, 8 * 7 * 2 * 3, 10**9):  # one row per tile, three rows, one tile
-        got = _two_convs_in_row_tiles(x, first, weight, bias, max_elements=max_elements)
-        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+    torch.manual_seed(h * w)
+    w1, w2 = torch.randn(8, 3, 3, 3), torch.randn(2, 8, 3, 3)
+    b1, b2 = (torch.randn(8), torch.randn(2)) if with_bias else (None, None)
+    x = torch.randn(2, 3, h, w)
+    expected = F.conv2d(F.conv2d(x, w1, b1, padding=1), w2, b2, padding=1)  # the first output zero-padded
+    torch.testing.assert_close(two_convs_3x3(x, w1, b1, w2, b2), expected, atol=1e-4, rtol=1e-5)
 
 
 @pytest.mark.parametrize("h,w,window,shift", [(8, 8, 4, 2), (5, 7, 3, 1), (8, 8, 12, 6), (2, 9, 7, 0)])

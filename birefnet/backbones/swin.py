@@ -144,8 +144,8 @@ class WindowAttention(nn.Module):
     def position_bias(self) -> torch.Tensor:
         """Relative position bias ``[heads, w*w, w*w]``, contiguous (SDPA would copy a permuted mask)."""
         n = self.window * self.window
-        bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
-        return bias.view(n, n, self.num_heads).permute(2, 0, 1).contiguous()
+        table = self.relative_position_bias_table.t().contiguous()  # [heads, (2w-1)^2], small
+        return table.index_select(1, self.relative_position_index.view(-1)).view(self.num_heads, n, n)
 
     def forward(self, x: torch.Tensor, layout: WindowLayout) -> torch.Tensor:
         """x: normalised tokens ``[N, H*W, C]`` -> attention output ``[N, H*W, C]`` (after ``proj``).
