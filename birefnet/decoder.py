@@ -8,13 +8,20 @@ from torch import nn
 
 from .blocks import BasicDecBlk, BasicLatBlk, SimpleConvs
 from .ops.composed_conv import two_convs_3x3
+from .ops.resize import resize_bilinear_by_matmul
 from .patches import image_to_patches
 
 
 def resize(x: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor:
-    """Bilinear resize with ``align_corners=True`` (no-op when the size already matches)."""
-    if tuple(x.shape[-2:]) == tuple(size):
+    """Bilinear resize with ``align_corners=True`` (no-op when the size already matches).
+
+    Without autograd, shrinking both sides runs as two matmuls (:mod:`.ops.resize`, much faster on the CPU).
+    """
+    h, w = x.shape[-2:]
+    if (h, w) == tuple(size):
         return x
+    if size[0] <= h and size[1] <= w and not torch.is_grad_enabled() and x.is_floating_point():
+        return resize_bilinear_by_matmul(x, tuple(size))
     return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=True)
 
 

@@ -12,11 +12,11 @@ import torch
 import torch.nn.functional as F
 
 from birefnet import BiRefNetError, load_model
-from birefnet.ops import deform_conv, kernel_cache, kernel_choice
+from birefnet.ops import kernel_cache, kernel_choice, pointwise
 from birefnet.ops import linear as linear_module
 from birefnet.ops.linear import linear
 
-ENV = ("BIREFNET_LINEAR_BACKEND", "BIREFNET_DEFORM_CONV_BACKEND")
+ENV = ("BIREFNET_LINEAR_BACKEND", "BIREFNET_DEFORM_CONV_BACKEND", "BIREFNET_POINTWISE_CONV_BACKEND")
 
 
 @pytest.fixture(autouse=True)
@@ -198,13 +198,35 @@ def test_deform_conv_contraction_backends_agree(backend, monkeypatch):
     gen = torch.Generator().manual_seed(3)
     columns, kernel = torch.randn(2, 72, 500, generator=gen), torch.randn(16, 72, generator=gen)
     expected = torch.einsum("ok,nkp->nop", kernel.double(), columns.double()).float()
-    torch.testing.assert_close(deform_conv.contract(columns, kernel), expected, atol=1e-4, rtol=1e-5)
+    torch.testing.assert_close(
+        pointwise.channel_matmul(columns, kernel, "deform_conv"), expected, atol=1e-4, rtol=1e-5
+    )
 
 
 def test_deform_conv_contraction_is_measured_once(measurements):
     gen = torch.Generator().manual_seed(4)
     columns, kernel = torch.randn(1, 72, 500, generator=gen), torch.randn(16, 72, generator=gen)
-    first = deform_conv.contract(columns, kernel)
-    deform_conv.contract(columns, kernel)
+    first = pointwise.channel_matmul(columns, kernel, "deform_conv")
+    pointwise.channel_matmul(columns, kernel, "deform_conv")
     assert measurements == [["matmul", "onednn"]]
     torch.testing.assert_close(first[0], kernel @ columns[0], atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["matmul", "onednn"])
+def test_pointwise_convolution_backends_equal_conv2d(backend, monkeypatch):
+    monkeypatch.setenv("BIREFNET_POINTWISE_CONV_BACKEND", backend)
+    gen = torch.Generator().manual_seed(5)
+    x, weight, bias = (
+        torch.randn(2, 24, 9, 13, generator=gen),
+        torch.randn(8, 24, 1, 1, generator=gen),
+        torch.randn(8),
+    )
+    expected = F.conv2d(x.double(), weight.double(), bias.double()).float()
+    torch.testing.assert_close(pointwise.pointwise_conv2d(x, weight, bias), expected, atol=1e-4, rtol=1e-5)
+    channels_last = x.contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(
+        pointwise.pointwise_conv2d(channels_last, weight),
+        expected - bias.view(-1, 1, 1),
+        atol=1e-4,
+        rtol=1e-5,
+    )

@@ -188,3 +188,14 @@ def test_a_batch_equals_its_images_one_by_one(backbone):
         batch = model(x)
         single = torch.cat([model(x[i : i + 1]) for i in range(3)])
     torch.testing.assert_close(batch, single, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "size_in,size_out", [((128, 96), (16, 12)), ((7, 9), (3, 1)), ((5, 5), (1, 1)), ((33, 20), (32, 20))]
+)
+def test_downsampling_by_matmul_equals_interpolate(size_in, size_out):
+    from birefnet.ops.resize import resize_bilinear_by_matmul
+
+    x = torch.randn(2, 3, *size_in, generator=torch.Generator().manual_seed(size_in[0]))
+    expected = F.interpolate(x, size=size_out, mode="bilinear", align_corners=True)
+    torch.testing.assert_close(resize_bilinear_by_matmul(x, size_out), expected, atol=1e-5, rtol=1e-5)
