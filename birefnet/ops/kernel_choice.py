@@ -2,7 +2,7 @@
 
 Which CPU kernel wins depends on the processor: on one 2-core AMD EPYC a oneDNN 1x1 convolution runs a
 linear layer faster than MKL's GEMM, on another the reverse. So the first time an operation meets a new key
-(its shape class, dtypes and the thread count) every candidate runs a few times on a small slice of the
+(its shape class, dtypes and the thread count) every candidate runs a few times on (a bounded part of) the
 real data, alternating, and the fastest best-of-k time wins (a near tie keeps the default). The choice
 is remembered for the process and in the per-machine file of :mod:`.kernel_cache`, so later processes
 skip the measurement. The candidates compute the same function (within float rounding), so the choice
@@ -29,7 +29,7 @@ from . import kernel_cache
 log = logging.getLogger("birefnet.kernels")
 
 # Timed runs per candidate (after one warm-up run each); the best of them counts.
-RUNS = 5
+RUNS = 3
 # A measurement is saved to the cache file only when, for every candidate, the second-best run is within
 # this fraction of the best: otherwise the machine was busy (other processes) and the pick holds for this
 # process only.
@@ -67,7 +67,7 @@ def choose(
     op: operation name (``"linear"``), also the environment variable's ``<OP>``.
     key: what decides the speed: shape class, dtypes (hashable, printable).
     backends: the names a caller knows; ``default`` is one of them (used while tracing and on near ties).
-    candidates: builds ``{backend: run}``; each ``run()`` computes the operation on a small slice of the
+    candidates: builds ``{backend: run}``; each ``run()`` computes the operation on (a bounded part of) the
         real input. Called only when a measurement is needed.
     """
     forced = forced_backend(op, backends)

@@ -2,8 +2,9 @@
 
 On the CPU, PyTorch's ``F.linear`` calls the BLAS GEMM (MKL), while convolutions go through oneDNN. Which
 is faster for a given shape depends on the processor: on some AMD EPYC hosts oneDNN's 1x1 convolution is
-clearly faster, on others MKL's GEMM is. So on the CPU the first call with a new shape class times both on a
-slice of the input (:mod:`.kernel_choice`; ``BIREFNET_LINEAR_BACKEND=matmul|onednn|auto`` forces one)
+clearly faster, on others MKL's GEMM is, and on one host oneDNN was 3x slower for a few rows times a big
+weight. So on the CPU the first call with a new shape class times both on the real input (at most 2048 rows)
+with the whole weight (:mod:`.kernel_choice`; ``BIREFNET_LINEAR_BACKEND=matmul|onednn|auto`` forces one)
 and uses the faster from then on. The oneDNN path is a 1x1 convolution over a channels-last view of the
 tokens (no copies). Same function, same parameters (``weight``, ``bias``), autograd included; other devices
 use ``F.linear``. Measure with ``benchmarks/bench_kernels.py`` and ``benchmarks/bench_model.py``.
@@ -19,9 +20,11 @@ from .kernel_choice import choose
 
 BACKENDS = ("matmul", "onednn")
 _ONEDNN_DTYPES = (torch.float32, torch.bfloat16)
-# A measured run multiplies about this many MACs (~1 ms at 60 GMAC/s): rows and output features are sliced.
-_SAMPLE_MACS = 1 << 26
-_MIN_SAMPLE_ROWS, _MAX_SAMPLE_ROWS = 64, 4096
+# A measured run uses at most this many rows of the input and the whole weight. Slices of a few rows or
+# output features mispredicted the full-size winner badly on a 2-core EPYC (a 256 x 6144 -> 1536 layer:
+# oneDNN 3x slower at full size, about even on a slice), so the weight is never sliced and the rows only
+# beyond a size where both kernels run at full speed.
+_MAX_SAMPLE_ROWS = 2048
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
@@ -40,9 +43,10 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
 def cpu_backend(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, autocast: bool) -> str:
     """``"matmul"`` or ``"onednn"``: the faster for this shape class on this machine (measured once)."""
     out_features, in_features = weight.shape
-    rows = _sample_rows(x.numel() // in_features, in_features, out_features)
+    rows = min(x.numel() // in_features, _MAX_SAMPLE_ROWS)
+    size_class = 1 << (rows.bit_length() - 1)  # measured once per power-of-two row count
     key = (
-        rows,
+        size_class,
         in_features,
         out_features,
         bias is not None,
@@ -52,22 +56,15 @@ def cpu_backend(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
     )
 
     def candidates():
-        cols = min(out_features, max(64, _SAMPLE_MACS // (rows * in_features)))
         sample_x = x.detach().reshape(-1, in_features)[:rows]
-        sample_w = weight.detach()[:cols]
-        sample_b = None if bias is None else bias.detach()[:cols]
+        sample_w = weight.detach()
+        sample_b = None if bias is None else bias.detach()
         return {
             "matmul": lambda: F.linear(sample_x, sample_w, sample_b),
             "onednn": lambda: _onednn_linear(sample_x, sample_w, sample_b),
         }
 
     return choose("linear", key, BACKENDS, "onednn", candidates)
-
-
-def _sample_rows(rows: int, in_features: int, out_features: int) -> int:
-    """Rows of the measured slice, a power of two: all of a small input, else about ``_SAMPLE_MACS`` worth."""
-    target = min(_MAX_SAMPLE_ROWS, max(_MIN_SAMPLE_ROWS, _SAMPLE_MACS // (in_features * out_features)))
-    return 1 << (min(rows, target).bit_length() - 1)
 
 
 def _onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:

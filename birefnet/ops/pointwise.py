@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from .kernel_choice import choose
 
 BACKENDS = ("matmul", "onednn")
-# A measured run multiplies about this many MACs (~1 ms at 60 GMAC/s): positions are sliced.
-_SAMPLE_MACS = 1 << 26
+# A measured run uses the whole kernel and at most this many positions (small slices mispredict the winner).
+_MAX_SAMPLE_POSITIONS = 4096
 
 
 def channel_matmul(columns: torch.Tensor, kernel: torch.Tensor, op: str) -> torch.Tensor:
@@ -48,8 +48,9 @@ def _cpu_backend(columns: torch.Tensor, kernel: torch.Tensor, op: str) -> str:
     """``"matmul"`` or ``"onednn"`` for this product's shape class on this machine (measured once)."""
     n, depth, positions = columns.shape
     out_channels = kernel.shape[0]
-    target = max(64, _SAMPLE_MACS // (n * depth * out_channels))
-    sample = 1 << (min(positions, target).bit_length() - 1)  # positions measured, a power of two
+    sample = 1 << (
+        min(positions, _MAX_SAMPLE_POSITIONS).bit_length() - 1
+    )  # positions measured, a power of two
     key = (n, depth, out_channels, sample, str(columns.dtype)[6:])
 
     def candidates():
