@@ -21,7 +21,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from e2e.comfyui_setup import cache_root, install_dir
+from e2e.comfyui_setup import cache_root, ensure_comfyui
 
 PACKAGE = "comfyui-frontend-package"
 _VERSION = re.compile(r"^\d+(\.\d+)*$")
@@ -37,10 +37,16 @@ class FrontEnd:
 
 
 def installed_frontend() -> FrontEnd:
-    """The front end that comes with the cached ComfyUI (read from its venv's dist-info)."""
-    infos = sorted(install_dir().glob("venv/lib/python*/site-packages/comfyui_frontend_package-*.dist-info"))
+    """The front end that comes with the cached ComfyUI (read from its venv's dist-info).
+
+    Builds the cached ComfyUI first (or waits for a build under way): the browser tests may be the first
+    tests of a run on a machine with an empty cache.
+    """
+    _, comfy_python = ensure_comfyui()
+    env_dir = comfy_python.parent.parent
+    infos = sorted(env_dir.glob("lib/python*/site-packages/comfyui_frontend_package-*.dist-info"))
     if not infos:
-        raise RuntimeError(f"no comfyui_frontend_package in ComfyUI's venv under {install_dir()}")
+        raise RuntimeError(f"no comfyui_frontend_package in ComfyUI's venv {env_dir}")
     version = infos[-1].name.removeprefix("comfyui_frontend_package-").removesuffix(".dist-info")
     return FrontEnd("installed", version)
 
