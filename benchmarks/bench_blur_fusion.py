@@ -1,4 +1,4 @@
-"""Time blur-fusion foreground estimation (birefnet.composite.estimate_foreground) on random images.
+"""Time blur-fusion foreground estimation (birefnet.matting.composite.estimate_foreground) on random images.
 
 Prints the median time of a few runs per size. Reference point: an OpenCV implementation takes about
 0.11 s at 1024x1024 on a 2-core machine.
@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from birefnet.composite import estimate_foreground  # noqa: E402
+from birefnet.matting.composite import estimate_foreground  # noqa: E402
 
 SIZES = {"1024x1024": (1024, 1024), "1920x1080 (1080p)": (1080, 1920), "3840x2160 (4K)": (2160, 3840)}
 

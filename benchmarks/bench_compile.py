@@ -17,7 +17,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from birefnet import BiRefNet, compile_model  # noqa: E402
-from birefnet.loading import parse_dtype  # noqa: E402
+from birefnet.weights.load import parse_dtype  # noqa: E402
 
 
 def timed(model, x: torch.Tensor, dtype: torch.dtype, repeats: int) -> tuple[torch.Tensor, list[float]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from birefnet.ops.deform_conv import deform_conv2d  # noqa: E402
+from birefnet.network.ops.deform_conv import deform_conv2d  # noqa: E402
 
 
 def best_of(fn, repeats: int = 3) -> float:

@@ -1,6 +1,6 @@
 """This host's fp32 GEMM speed as a plain matmul (MKL) and as a oneDNN 1x1 convolution, in GMAC/s.
 
-Which of the two is faster differs between processors (that is why birefnet.ops measures at run time); these
+Which of the two is faster differs between processors (that is why birefnet.network.ops measures at run time); these
 two numbers tell a reader which kind of host a set of timings comes from. The shape is a representative
 Swin-L linear layer: stage 3 MLP fc1 at a 1024x1024 input (4096 tokens, 768 -> 3072). Runs alternate
 (matmul, conv, conv, matmul, ...); the best of each is reported, with the median in brackets.
@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from birefnet.ops.kernel_cache import machine_key  # noqa: E402
-from birefnet.ops.linear import _onednn_linear, cpu_backend  # noqa: E402
+from birefnet.network.ops.kernel_cache import machine_key  # noqa: E402
+from birefnet.network.ops.linear import _onednn_linear, cpu_backend  # noqa: E402
 
 
 def main() -> None:
@@ -61,7 +61,7 @@ def main() -> None:
     for name, seconds in times.items():
         best, median = macs / min(seconds) / 1e9, macs / statistics.median(seconds) / 1e9
         print(f"{name:<16} {best:6.1f} GMAC/s  (median {median:.1f})")
-    print(f"birefnet.ops.linear picks: {pick}")
+    print(f"birefnet.network.ops.linear picks: {pick}")
 
 
 if __name__ == "__main__":

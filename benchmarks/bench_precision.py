@@ -1,6 +1,6 @@
 """Reduced precision against our fp32 output: thresholded-mask IoU, max|d| of the sigmoid, and time.
 
-Runs as ``birefnet.predict`` does: float32 weights, float32 input, the network under autocast in the
+Runs as ``birefnet.inference.predict`` does: float32 weights, float32 input, the network under autocast in the
 reduced dtype. Cases: the parity cases' deterministic weights and inputs (tests/fixtures/parity), the lemur
 photo (tests/fixtures/lemur) through the same weights at 512x512, and optionally a trained checkpoint on a
 folder of images (``--checkpoint``, ``--images``). The "floor" column is the IoU of an fp32 run whose weights
@@ -33,8 +33,8 @@ sys.path[:0] = [str(ROOT), str(PARITY_DIR)]
 import parity  # noqa: E402
 
 from birefnet import load_model  # noqa: E402
-from birefnet.loading import parse_dtype  # noqa: E402
-from birefnet.precision import cpu_emulation_message  # noqa: E402
+from birefnet.inference.precision import cpu_emulation_message  # noqa: E402
+from birefnet.weights.load import parse_dtype  # noqa: E402
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
@@ -96,7 +96,7 @@ def cases(args) -> list[tuple[str, dict, str, list[tuple[str, torch.Tensor, torc
         inputs.append((f"lemur@{info['bb']}", lemur_input(512), None))
         out.append((case, state, info["patch_order"], inputs))
     if args.checkpoint:
-        from birefnet.checkpoint import read_state_dict
+        from birefnet.weights.files import read_state_dict
 
         files = sorted(
             p for p in Path(args.images).iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")

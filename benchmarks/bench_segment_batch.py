@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def run_mode(args: argparse.Namespace) -> dict:
-    from birefnet.model import BiRefNet
-    from birefnet.predict import predict
+    from birefnet.inference.predict import predict
+    from birefnet.network.model import BiRefNet
 
     device = torch.device(args.device)
     torch.manual_seed(0)

@@ -62,7 +62,7 @@ def make_clip(path: Path, frames: int) -> Path:
 
 
 def run_case(case: str, clip: Path, args: argparse.Namespace) -> dict:
-    from birefnet.model import BiRefNet
+    from birefnet.network.model import BiRefNet
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -80,8 +80,8 @@ def run_case(case: str, clip: Path, args: argparse.Namespace) -> dict:
         import av
         import numpy as np
 
-        from birefnet.composite import cut_out
-        from birefnet.predict import predict
+        from birefnet.inference.predict import predict
+        from birefnet.matting.composite import cut_out
 
         with av.open(str(clip)) as container:  # GetVideoComponents: every frame as float32 0..1
             images = (

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from birefnet.loading import load_model
+from birefnet import load_model
 from training.data import split_samples
 from training.evaluate import evaluate_model, format_table, predict_u8, read_grey
 from training.synthetic import write_thin_structure_dataset
@@ -103,7 +103,7 @@ def main() -> None:
 
 
 def _fresh_state() -> dict[str, torch.Tensor]:
-    from birefnet.model import BiRefNet
+    from birefnet.network.model import BiRefNet
 
     torch.manual_seed(0)
     return BiRefNet("pvt_v2_b0").state_dict()

@@ -1,20 +1,113 @@
-"""BiRefNet in plain PyTorch: weight-exact with the released checkpoints, no ComfyUI imports."""
+"""BiRefNet in plain PyTorch: weight-exact with the released checkpoints, no ComfyUI imports.
 
-from .compile import compile_model
+The public API: what the nodes, the command line and training use. The sub-packages show the jobs:
+``network`` (the nn.Modules), ``weights`` (files, variants, downloads), ``inference`` (sizes, predict,
+precision, compile), ``matting`` (refine, temporal smoothing, compositing), ``video`` (streaming video
+matting) and ``cli`` (``python -m birefnet``).
+"""
+
 from .errors import BiRefNetError
-from .loading import load_model
-from .model import BiRefNet, TrainOutput
-from .predict import predict
-from .registry import VARIANTS, Variant, get_variant
+from .inference.compile import compile_model, is_compiled
+from .inference.precision import (
+    PRECISIONS,
+    choose_precision,
+    cpu_emulation_message,
+    dtype_name,
+    parse_dtype,
+)
+from .inference.predict import predict
+from .inference.sizes import (
+    DEFAULT_DYNAMIC_LONG_SIDE,
+    DYNAMIC_MAX_SIDE,
+    DYNAMIC_MIN_SIDE,
+    Resolution,
+    model_input_size,
+    parse_resolution,
+    parse_size,
+)
+from .matting.composite import (
+    BACKGROUNDS,
+    FIT_MODES,
+    composite,
+    composite_over_color,
+    composite_over_image,
+    composite_rgba,
+    estimate_foreground,
+    fit_background,
+    parse_color,
+)
+from .matting.refine import invert_mask, refine_mask
+from .matting.temporal import StreamingTemporalSmoother, smooth_temporal
+from .network.backbones import BACKBONES
+from .network.model import BiRefNet, TrainOutput
+from .network.ops.kernel_choice import KERNEL_OPS, fixed_cpu_kernels
+from .network.patches import PATCH_ORDERS
+from .video import FORMATS, MatteResult, check_encoder, matte_video, output_path
+from .weights.files import CHECKPOINT_SUFFIXES, not_birefnet_reason, read_safetensors_header, read_state_dict
+from .weights.hub import (
+    DownloadProgress,
+    default_models_dir,
+    download_variant,
+    find_local_variant,
+    resolve_model,
+)
+from .weights.load import load_model
+from .weights.registry import VARIANTS, Variant, find_variant, get_variant, variant_for_path
 
 __all__ = [
+    "BACKBONES",
+    "BACKGROUNDS",
+    "CHECKPOINT_SUFFIXES",
+    "DEFAULT_DYNAMIC_LONG_SIDE",
+    "DYNAMIC_MAX_SIDE",
+    "DYNAMIC_MIN_SIDE",
+    "FIT_MODES",
+    "FORMATS",
+    "KERNEL_OPS",
+    "PATCH_ORDERS",
+    "PRECISIONS",
     "VARIANTS",
     "BiRefNet",
     "BiRefNetError",
+    "DownloadProgress",
+    "MatteResult",
+    "Resolution",
+    "StreamingTemporalSmoother",
     "TrainOutput",
-    "compile_model",
     "Variant",
+    "check_encoder",
+    "choose_precision",
+    "compile_model",
+    "composite",
+    "composite_over_color",
+    "composite_over_image",
+    "composite_rgba",
+    "cpu_emulation_message",
+    "default_models_dir",
+    "download_variant",
+    "dtype_name",
+    "estimate_foreground",
+    "find_local_variant",
+    "find_variant",
+    "fit_background",
+    "fixed_cpu_kernels",
     "get_variant",
+    "invert_mask",
+    "is_compiled",
     "load_model",
+    "matte_video",
+    "model_input_size",
+    "not_birefnet_reason",
+    "output_path",
+    "parse_color",
+    "parse_dtype",
+    "parse_resolution",
+    "parse_size",
     "predict",
+    "read_safetensors_header",
+    "read_state_dict",
+    "refine_mask",
+    "resolve_model",
+    "smooth_temporal",
+    "variant_for_path",
 ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..birefnet.composite import BACKGROUNDS, FIT_MODES, cut_out
+from ..birefnet import BACKGROUNDS, FIT_MODES
 from .comfy_compat import SEARCH_ALIASES, color_input, schema_kwargs
 from .comfy_types import CATEGORY
+from .cutout import cut_out
 from .previews import cutout_preview
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
+from ..birefnet import PRECISIONS
 from .comfy_compat import SEARCH_ALIASES, gpu_device_options, input_kwargs, schema_kwargs
 from .comfy_types import CATEGORY, BiRefNetModel
 from .model_files import model_choices
 from .model_handle import load_handle
-from .options import DEVICES, PATCH_ORDERS, PRECISIONS
+from .options import DEVICES, PATCH_ORDERS
 
 INFO_KEY = "birefnet_info"
 """UI payload key of the loader's info line (web/birefnet_exact.js shows it in the node)."""

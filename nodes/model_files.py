@@ -19,14 +19,23 @@ import pathlib
 
 import folder_paths
 
-from ..birefnet.checkpoint import not_birefnet_reason, read_safetensors_header
-from ..birefnet.errors import BiRefNetError
-from ..birefnet.hub import DownloadProgress, download_variant, find_local_variant
-from ..birefnet.registry import VARIANTS, Variant, find_variant, variant_for_path
+from ..birefnet import (
+    CHECKPOINT_SUFFIXES,
+    VARIANTS,
+    BiRefNetError,
+    DownloadProgress,
+    Variant,
+    download_variant,
+    find_local_variant,
+    find_variant,
+    not_birefnet_reason,
+    read_safetensors_header,
+    variant_for_path,
+)
 
 FOLDER_NAMES = ("birefnet", "BiRefNet", "background_removal")
 DOWNLOAD_FOLDER = "birefnet"
-CHECKPOINT_EXTENSIONS = {".safetensors", ".pth", ".pt", ".bin", ".ckpt"}
+CHECKPOINT_EXTENSIONS = set(CHECKPOINT_SUFFIXES)
 
 
 log = logging.getLogger(__name__)

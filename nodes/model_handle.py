@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import comfy.model_management as mm
@@ -17,14 +18,24 @@ import comfy.model_patcher
 import comfy.utils
 import torch
 
-from ..birefnet import compile_model, load_model
-from ..birefnet.errors import BiRefNetError
-from ..birefnet.hub import DownloadProgress
-from ..birefnet.predict import model_input_size, predict
-from ..birefnet.registry import DYNAMIC_MAX_SIDE, DYNAMIC_MIN_SIDE, Variant, find_variant
+from ..birefnet import (
+    DYNAMIC_MAX_SIDE,
+    DYNAMIC_MIN_SIDE,
+    BiRefNetError,
+    DownloadProgress,
+    Resolution,
+    Variant,
+    choose_precision,
+    compile_model,
+    dtype_name,
+    find_variant,
+    load_model,
+    model_input_size,
+    predict,
+)
 from .comfy_compat import resolve_gpu_device
 from .model_files import resolve_checkpoint
-from .options import activation_bytes, choose_precision, patch_order_argument
+from .options import activation_bytes, patch_order_argument
 from .routes import DOWNLOAD_EVENT, send_to_ui
 
 log = logging.getLogger(__name__)
@@ -72,7 +83,6 @@ def pick_devices(device: str) -> tuple[torch.device, torch.device]:
     return load_device, offload_device
 
 
-_DTYPE_NAMES = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}
 DOWNLOAD_EVENT_INTERVAL_S = 0.25
 
 
@@ -118,9 +128,9 @@ def describe_loaded(
         native = f"dynamic {DYNAMIC_MIN_SIDE}..{DYNAMIC_MAX_SIDE}"
     else:
         native = "native {}x{}".format(*variant.resolution)
-    precision = _DTYPE_NAMES.get(weights, str(weights))
+    precision = dtype_name(weights)
     if compute != weights:
-        precision = f"{precision} weights, {_DTYPE_NAMES.get(compute, str(compute))} autocast"
+        precision = f"{precision} weights, {dtype_name(compute)} autocast"
     return f"{model.backbone_name} · {native} · patch order {model.patch_order} · {device} · {precision}"
 
 
@@ -164,7 +174,7 @@ def load_handle(
     )
 
 
-def _ensure_on_load_device(handle: BiRefNetHandle, memory_required: int) -> None:
+def ensure_on_load_device(handle: BiRefNetHandle, memory_required: int) -> None:
     """Ask ComfyUI to make the model resident on its load device (fully: BiRefNet has no low-VRAM mode)."""
     mm.load_models_gpu([handle.patcher], memory_required=memory_required, force_full_load=True)
     load_device = handle.patcher.load_device
@@ -173,10 +183,36 @@ def _ensure_on_load_device(handle: BiRefNetHandle, memory_required: int) -> None
         handle.model.to(load_device)
 
 
+def make_ready(
+    handle: BiRefNetHandle,
+    resolution: Resolution,
+    image_hw: tuple[int, int],
+    batch_size: int,
+    dynamic_long_side: int,
+) -> None:
+    """Before a run: the model input size for images of ``image_hw`` (height, width), ComfyUI asked to free
+    the working memory of ``batch_size`` images at that size, and the model moved to its load device."""
+    width, height = model_input_size(resolution, handle.model, image_hw, dynamic_long_side)
+    ensure_on_load_device(handle, activation_bytes(width, height, batch_size, handle.compute_dtype))
+
+
+def progress_callback(total: int, stop: bool = True) -> Callable[[int, int | None], None]:
+    """``progress(done, total)`` for the library's long runs: the node's ComfyUI progress bar, and with
+    ``stop`` ComfyUI's Stop raised from it (between chunks)."""
+    progress_bar = comfy.utils.ProgressBar(total)
+
+    def on_progress(done: int, total: int | None) -> None:
+        progress_bar.update_absolute(done, max(total or 0, done))
+        if stop:
+            mm.throw_exception_if_processing_interrupted()
+
+    return on_progress
+
+
 def segment(
     handle: BiRefNetHandle,
     image: torch.Tensor,
-    resolution: int | tuple[int, int] | str | None,
+    resolution: Resolution,
     batch_size: int,
     dynamic_long_side: int = 1024,
 ) -> torch.Tensor:
@@ -184,23 +220,19 @@ def segment(
 
     Chunks of ``batch_size`` frames; a ComfyUI progress bar; Stop (interrupt) is honoured between chunks.
     """
-    width, height = model_input_size(
-        resolution, handle.model, (image.shape[1], image.shape[2]), dynamic_long_side
+    make_ready(
+        handle,
+        resolution,
+        (image.shape[1], image.shape[2]),
+        min(batch_size, image.shape[0]),
+        dynamic_long_side,
     )
-    chunk = min(batch_size, image.shape[0])
-    _ensure_on_load_device(handle, activation_bytes(width, height, chunk, handle.compute_dtype))
-    progress_bar = comfy.utils.ProgressBar(image.shape[0])
-
-    def on_progress(done: int, total: int) -> None:
-        progress_bar.update_absolute(done, total)
-        mm.throw_exception_if_processing_interrupted()
-
     return predict(
         handle.model,
         image,
         resolution,
         batch_size=batch_size,
         dtype=handle.compute_dtype,
-        progress=on_progress,
+        progress=progress_callback(image.shape[0]),
         dynamic_long_side=dynamic_long_side,
     )

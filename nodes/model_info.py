@@ -13,12 +13,8 @@ import pathlib
 
 import torch
 
-from ..birefnet.hub import find_local_variant
-from ..birefnet.model import BiRefNet
-from ..birefnet.registry import Variant, find_variant, variant_for_path
+from ..birefnet import BiRefNet, Variant, find_local_variant, find_variant, parse_dtype, variant_for_path
 from .model_files import download_dir, folder_dirs, local_checkpoint_paths, model_choices
-
-_DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
 
 
 @functools.cache
@@ -31,7 +27,7 @@ def parameter_count(backbone: str) -> int:
 
 def download_bytes(variant: Variant) -> int:
     """Approximate size of the released weights file in bytes (tensor data; the header is a few KB)."""
-    return parameter_count(variant.backbone) * _DTYPE_BYTES[variant.stored_dtype]
+    return parameter_count(variant.backbone) * parse_dtype(variant.stored_dtype).itemsize
 
 
 def variant_json(variant: Variant) -> dict:

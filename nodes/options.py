@@ -1,4 +1,4 @@
-"""Node option handling that needs no ComfyUI: precision choice, resolution settings, memory estimates.
+"""Node option handling that needs no ComfyUI: option lists, resolution settings, memory estimates.
 
 Kept apart from the node classes so it can be unit tested without a ComfyUI install.
 """
@@ -7,48 +7,18 @@ from __future__ import annotations
 
 import torch
 
-from ..birefnet.errors import BiRefNetError
-from ..birefnet.precision import cpu_emulation_message
+from ..birefnet import PATCH_ORDERS as MODEL_PATCH_ORDERS
+from ..birefnet import BiRefNetError
 
 DEVICES = ("auto", "cpu", "gpu")
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")
-PATCH_ORDERS = ("auto", "current", "legacy")
+PATCH_ORDERS = ("auto", *MODEL_PATCH_ORDERS)
 RESOLUTION_MODES = ("native", "custom", "dynamic")
 MIN_IMAGE_SIDE = 16
 """Smallest image side (pixels) the segment node accepts; smaller images hold no usable object."""
 
-_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 # Rough activation memory of one image at 1024x1024 in half precision (Swin-L BiRefNet measures ~2.3 GiB);
 # used only to ask ComfyUI to free that much before running.
 _BYTES_PER_MEGAPIXEL_HALF = 2.5 * 1024**3
-
-
-def choose_precision(
-    precision: str, device: torch.device, fp16_ok: bool, bf16_ok: bool
-) -> tuple[torch.dtype, torch.dtype]:
-    """(weight dtype, compute dtype) for a precision setting on ``device``.
-
-    "auto" keeps float32 weights and computes under autocast in fp16 (else bf16) where the device supports
-    it, float32 on CPU: autocast casts each op's inputs, so mixed dtypes can never clash. fp16 comes first
-    because it keeps 3 more mantissa bits: mask IoU against fp32 0.997-0.9998 on the parity cases and the
-    lemur photo, bf16 0.981-0.998 (benchmarks/bench_precision.py). An explicit "fp16" / "bf16" stores the
-    weights in that dtype (half the memory) and computes in it; on a CPU that would only emulate it, that is
-    refused with the reason (see birefnet.precision).
-    """
-    if precision == "auto":
-        if device.type == "cpu":
-            return torch.float32, torch.float32
-        if fp16_ok:
-            return torch.float32, torch.float16
-        if bf16_ok:
-            return torch.float32, torch.bfloat16
-        return torch.float32, torch.float32
-    if precision not in _DTYPES:
-        raise BiRefNetError(f"precision {precision!r} is unknown; use one of {', '.join(PRECISIONS)}.")
-    dtype = _DTYPES[precision]
-    if (message := cpu_emulation_message(dtype, device)) is not None:
-        raise BiRefNetError(f"precision {precision!r} on the CPU: {message}")
-    return dtype, dtype
 
 
 def patch_order_argument(patch_order: str, variant_patch_order: str | None) -> str | None:

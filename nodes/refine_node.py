@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..birefnet.refine import refine_mask
+from ..birefnet import refine_mask
 from .comfy_compat import SEARCH_ALIASES, input_kwargs, schema_kwargs
 from .comfy_types import CATEGORY
 from .previews import mask_preview

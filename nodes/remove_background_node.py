@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..birefnet.composite import cut_out
 from .comfy_compat import SEARCH_ALIASES, schema_kwargs
 from .comfy_types import CATEGORY
+from .cutout import cut_out
 from .model_files import model_choices
 from .model_handle import BiRefNetHandle, load_handle, segment
 from .options import check_segment_image

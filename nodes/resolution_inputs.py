@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..birefnet.predict import DEFAULT_DYNAMIC_LONG_SIDE
-from ..birefnet.registry import DYNAMIC_MAX_SIDE, DYNAMIC_MIN_SIDE
+from ..birefnet import DEFAULT_DYNAMIC_LONG_SIDE, DYNAMIC_MAX_SIDE, DYNAMIC_MIN_SIDE
 from .options import RESOLUTION_MODES
 
 

@@ -7,22 +7,15 @@ between chunks: the part written so far is finished as a shorter, playable ``...
 
 from __future__ import annotations
 
-import os
-
 import comfy.model_management as mm
-import comfy.utils
 import folder_paths
 from comfy_api.latest import InputImpl, io, ui
 
-from ..birefnet.composite import parse_color
-from ..birefnet.errors import BiRefNetError
-from ..birefnet.predict import model_input_size
-from ..birefnet.video import FORMATS, matte_video
-from ..birefnet.video.writers import EXTENSIONS
+from ..birefnet import FORMATS, BiRefNetError, matte_video, output_path, parse_color
 from .comfy_compat import SEARCH_ALIASES, color_input, input_kwargs, schema_kwargs
 from .comfy_types import CATEGORY, BiRefNetModel
-from .model_handle import BiRefNetHandle, _ensure_on_load_device
-from .options import activation_bytes, resolution_argument
+from .model_handle import BiRefNetHandle, make_ready, progress_callback
+from .options import resolution_argument
 from .resolution_inputs import resolution_inputs
 
 PREVIEW_FORMAT = "greenscreen"
@@ -34,9 +27,9 @@ def _output_paths(prefix: str, fmt: str, width: int, height: int) -> tuple[dict[
     output_dir = folder_paths.get_output_directory()
     folder, name, counter, subfolder, _ = folder_paths.get_save_image_path(prefix, output_dir, width, height)
     stem = f"{name}_{counter:05}_"
-    paths = {fmt: os.path.join(folder, stem + EXTENSIONS[fmt])}
+    paths = {fmt: str(output_path(folder, stem, fmt, tagged=False))}
     if fmt == "png":
-        paths[PREVIEW_FORMAT] = os.path.join(folder, f"{stem}preview{EXTENSIONS[PREVIEW_FORMAT]}")
+        paths[PREVIEW_FORMAT] = str(output_path(folder, f"{stem}preview", PREVIEW_FORMAT, tagged=False))
     return paths, subfolder
 
 
@@ -135,16 +128,8 @@ class BiRefNetVideoMatting(io.ComfyNode):
         source = video.get_stream_source()  # a path or an in-memory file: never all frames decoded at once
         video_width, video_height = video.get_dimensions()
         resolution_value = resolution_argument(resolution, width, height)
-        input_w, input_h = model_input_size(
-            resolution_value, model.model, (video_height, video_width), dynamic_long_side
-        )
-        _ensure_on_load_device(model, activation_bytes(input_w, input_h, batch_size, model.compute_dtype))
+        make_ready(model, resolution_value, (video_height, video_width), batch_size, dynamic_long_side)
         paths, subfolder = _output_paths(filename_prefix, format, video_width, video_height)
-        progress_bar = comfy.utils.ProgressBar(1)
-
-        def on_progress(done: int, total: int | None) -> None:
-            progress_bar.update_absolute(done, max(total or 0, done))
-
         result = matte_video(
             model.model,
             source,
@@ -158,7 +143,7 @@ class BiRefNetVideoMatting(io.ComfyNode):
             fix_edge_colors=fix_edge_colors,
             start=start,
             duration=duration if duration > 0 else None,
-            progress=on_progress,
+            progress=progress_callback(1, stop=False),  # Stop: between_chunks below
             between_chunks=mm.throw_exception_if_processing_interrupted,
             finish_on=(mm.InterruptProcessingException, KeyboardInterrupt),
         )

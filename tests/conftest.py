@@ -19,11 +19,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-# The pack as ComfyUI sees it: the repository folder imported as a package (the node modules import the
-# library relatively, `from ..birefnet.x import`). Tests of nodes/ import `comfyui_birefnet_exact.nodes.x` and
-# take BiRefNetError from `comfyui_birefnet_exact.birefnet` (a different module object from top-level birefnet).
+# The pack as ComfyUI sees it: the repository folder imported as a package; tests of nodes/ import
+# `comfyui_birefnet_exact.nodes.x`. The nodes import the library's public API relatively
+# (`from ..birefnet import x`); here `comfyui_birefnet_exact.birefnet` is the top-level `birefnet` that the
+# library's and training's tests import, so every test sees one library (one BiRefNetError, one kernel cache).
 PACK = "comfyui_birefnet_exact"
 if PACK not in sys.modules:
+    import birefnet
+
+    sys.modules[f"{PACK}.birefnet"] = birefnet
     _spec = importlib.util.spec_from_file_location(
         PACK, REPO_ROOT / "__init__.py", submodule_search_locations=[str(REPO_ROOT)]
     )
@@ -34,7 +38,7 @@ if PACK not in sys.modules:
 
 def random_state_dict(backbone: str = "pvt_v2_b0", seed: int = 0) -> dict[str, torch.Tensor]:
     """A random-weight BiRefNet state dict with the official key names (BN statistics randomised too)."""
-    from birefnet.model import BiRefNet
+    from birefnet.network.model import BiRefNet
 
     torch.manual_seed(seed)
     model = BiRefNet(backbone)

@@ -1,7 +1,7 @@
 """Checkpoint files written by training, always atomically (temporary file + ``os.replace``).
 
 * Weights: ``model.state_dict()`` of the unwrapped model (no ``module.`` / ``_orig_mod.`` prefixes)
-  in safetensors, i.e. the official key names; ``birefnet.loading.load_model`` reads them.
+  in safetensors, i.e. the official key names; ``birefnet.weights.load.load_model`` reads them.
 * Training state: a dict of tensors and plain Python values (model and optimizer state, scaler,
   counters, RNG states) saved with ``torch.save`` and read with ``torch.load(weights_only=True)``.
 """
@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from birefnet.errors import BiRefNetError
+from birefnet import BiRefNetError
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:

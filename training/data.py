@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from birefnet.errors import BiRefNetError
+from birefnet import BiRefNetError
 
 from .augment import NO_AUGMENT, AugmentConfig, augment
 

@@ -23,7 +23,7 @@ from PIL import Image
 from torch import nn
 from tqdm import tqdm
 
-from birefnet.errors import BiRefNetError
+from birefnet import BiRefNetError
 
 from .data import Sample, find_pairs, split_samples, to_tensor_normalised
 from .metrics import MetricAccumulator
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.pred, args.gt, with_hce, progress
             )
         elif args.checkpoint and args.data_root:
-            from birefnet.loading import load_model
+            from birefnet.weights.load import load_model
 
             device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
             model = load_model(args.checkpoint, device=device)

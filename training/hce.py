@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from birefnet.errors import BiRefNetError
+from birefnet import BiRefNetError
 
 RELAX = 5
 RDP_EPSILON = 2.0

@@ -146,7 +146,7 @@ def birefnet_loss(
 ) -> LossTerms:
     """Full objective for one batch.
 
-    output: ``birefnet.model.TrainOutput`` (logits, gradient_preds, gradient_labels).
+    output: ``birefnet.network.model.TrainOutput`` (logits, gradient_preds, gradient_labels).
     gt: [N,1,H,W] masks in 0..1. class_logits [N,K] / class_labels [N] (long, -1 = unknown) enable the
     auxiliary cross-entropy (weight ``class_weight``) when both are given.
     """

@@ -12,8 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from birefnet.backbones import BACKBONES
-from birefnet.errors import BiRefNetError
+from birefnet import BACKBONES, BiRefNetError
 
 # Per-epoch multipliers of the last-epochs switch (compounding from the first switched epoch); absent = x1.
 REGION_SWITCH: dict[str, float] = {"bce": 0.0, "iou": 0.5, "mae": 0.9, "ssim": 1.0}

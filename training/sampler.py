@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import Sampler
 
-from birefnet.errors import BiRefNetError
+from birefnet import BiRefNetError
 
 
 class DistributedBatchSampler(Sampler[list[int]]):

@@ -19,7 +19,7 @@ import re
 import torch
 from torch import nn
 
-from birefnet.errors import BiRefNetError
+from birefnet import BiRefNetError
 
 TIMM_NAMES: dict[str, str] = {
     "swin_v1_t": "swin_tiny_patch4_window7_224",
@@ -87,7 +87,7 @@ def map_timm_state_dict(timm_state: dict[str, torch.Tensor], backbone: str) -> d
 
 
 def load_timm_weights(model: nn.Module, timm_state: dict[str, torch.Tensor]) -> list[str]:
-    """Copy mapped timm weights into ``model`` (a ``birefnet.model.BiRefNet``); returns our encoder keys left
+    """Copy mapped timm weights into ``model`` (a ``birefnet.network.model.BiRefNet``); returns our encoder keys left
     at their initialisation. Shapes must match (pick the timm model with the same window size / depth)."""
     backbone = model.backbone_name
     mapped = map_timm_state_dict(timm_state, backbone)

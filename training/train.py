@@ -17,13 +17,11 @@ and dropout / drop-path draws). Only rank 0 writes files.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -35,8 +33,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from birefnet.errors import BiRefNetError
-from birefnet.model import BiRefNet
+from birefnet import BiRefNet, BiRefNetError, fixed_cpu_kernels
 
 from .augment import NO_AUGMENT, AugmentConfig
 from .checkpoints import (
@@ -111,7 +108,7 @@ def build_model(config: TrainConfig, context: DistributedContext, num_classes: i
     ``config.drop_path_rate`` (None: the backbone's reference rate)."""
     rate = default_drop_path_rate(config.backbone) if config.drop_path_rate is None else config.drop_path_rate
     if config.init_checkpoint:
-        from birefnet.loading import load_model
+        from birefnet.weights.load import load_model
 
         model = load_model(config.init_checkpoint)
         if model.backbone_name != config.backbone:
@@ -198,28 +195,6 @@ def train(config: TrainConfig) -> dict[str, Any]:
             return _train(config, context)
         finally:
             cleanup_distributed()
-
-
-# The CPU kernels birefnet.ops picks by timing (birefnet/ops/kernel_choice.py), forced by these variables.
-KERNEL_VARIABLES = ("BIREFNET_LINEAR_BACKEND", "BIREFNET_DEFORM_CONV_BACKEND")
-
-
-@contextlib.contextmanager
-def fixed_cpu_kernels(backend: str = "onednn") -> Iterator[None]:
-    """Use one CPU kernel per operation for the whole run instead of timing them per process: DDP ranks, and a
-    run and its resumption, would otherwise round differently whenever their timings pick differently (the
-    picks are equal in value only up to float rounding). A backend the user forced stays forced."""
-    saved = {variable: os.environ.get(variable) for variable in KERNEL_VARIABLES}
-    for variable in KERNEL_VARIABLES:
-        os.environ.setdefault(variable, backend)
-    try:
-        yield
-    finally:
-        for variable, value in saved.items():
-            if value is None:
-                os.environ.pop(variable, None)
-            else:
-                os.environ[variable] = value
 
 
 def _train(config: TrainConfig, context: DistributedContext) -> dict[str, Any]:
@@ -491,7 +466,6 @@ def main(argv: list[str] | None = None) -> int:
     except BiRefNetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    import os
 
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(summary))

@@ -26,12 +26,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..composite import composite_over_color, estimate_foreground
 from ..errors import BiRefNetError
-from ..predict import DEFAULT_DYNAMIC_LONG_SIDE, Resolution, predict
-from ..refine import invert_mask, refine_mask
+from ..inference.predict import DEFAULT_DYNAMIC_LONG_SIDE, Resolution, predict
+from ..matting.composite import composite_over_color, estimate_foreground
+from ..matting.refine import invert_mask, refine_mask
+from ..matting.temporal import StreamingTemporalSmoother
 from .decode import AudioPacket, VideoFrame, VideoReader
-from .temporal import StreamingTemporalSmoother
 from .writers import Writer, check_encoder, check_format, open_writer
 
 log = logging.getLogger("birefnet")

@@ -63,10 +63,20 @@ _TRANSCODE_TO = {"webm": "libopus", "mov": "aac", "mp4": "aac"}
 INTERRUPTED_SUFFIX = "_interrupted"
 
 
-def output_path(folder: str | os.PathLike, stem: str, fmt: str) -> Path:
-    """Final path of format ``fmt`` for ``stem`` in ``folder`` (the PNG sequence is a folder)."""
+NAME_TAGS = {"png": "_png", "greenscreen": "_greenscreen", "mask": "_mask"}
+"""What ``output_path`` appends to the stem of formats whose extension alone would not tell them apart."""
+
+
+def output_path(folder: str | os.PathLike, stem: str, fmt: str, tagged: bool = True) -> Path:
+    """Final path of format ``fmt`` for ``stem`` in ``folder`` (the PNG sequence is a folder).
+
+    ``tagged``: ``<stem>_greenscreen.mp4``, ``<stem>_mask.mp4``, ``<stem>_png/`` (several formats of one
+    stem side by side, as the CLI writes them); untagged: ``<stem>.mp4``, ``<stem>/`` (one format per stem,
+    as the node's numbered names). webm and prores are ``<stem>.webm`` / ``<stem>.mov`` either way.
+    """
     check_format(fmt)
-    return Path(folder) / f"{stem}{EXTENSIONS[fmt]}"
+    tag = NAME_TAGS.get(fmt, "") if tagged else ""
+    return Path(folder) / f"{stem}{tag}{EXTENSIONS[fmt]}"
 
 
 def check_format(fmt: str) -> None:

@@ -94,7 +94,7 @@ def execution_error(entry: dict[str, Any]) -> dict[str, Any] | None:
 def _write_checkpoints(models: Path, extra: Path) -> None:
     from safetensors.torch import save_file
 
-    from birefnet.model import BiRefNet
+    from birefnet.network.model import BiRefNet
 
     torch.manual_seed(0)
     state = {k: v.contiguous() for k, v in BiRefNet("pvt_v2_b0").state_dict().items()}

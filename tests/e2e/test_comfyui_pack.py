@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from birefnet.registry import VARIANTS
+from birefnet import VARIANTS
 
 from .comfyui_setup import REPO_ROOT
 from .conftest import EXTRA_CHECKPOINT, PACK_NAME, TINY_CHECKPOINT

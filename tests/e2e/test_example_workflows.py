@@ -15,9 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from birefnet import load_model
-from birefnet.predict import predict
-from birefnet.refine import refine_mask
+from birefnet import load_model, predict, refine_mask
 
 from .conftest import FIXTURES, TINY_CHECKPOINT, execution_error
 from .workflow_api import drop_nodes, node_titled, nodes_of, ui_to_api

@@ -11,9 +11,7 @@ import av
 import numpy as np
 import torch
 
-from birefnet import load_model
-from birefnet.predict import predict
-from birefnet.refine import refine_mask
+from birefnet import load_model, predict, refine_mask
 from tests.video_samples import decode_rgb, write_video
 
 from .conftest import TINY_CHECKPOINT, execution_error

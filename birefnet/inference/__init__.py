@@ -1,0 +1,3 @@
+"""Running a model: input sizes (``sizes``), ``predict`` (images in, masks out), precision choice
+(``precision``) and ``torch.compile`` (``compile``).
+"""

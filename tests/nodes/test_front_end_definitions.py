@@ -1,0 +1,147 @@
+"""The server side of the front end without ComfyUI: model list JSON (nodes/model_info.py) and preview files
+(nodes/previews.py), over a small stand-in for ComfyUI's ``folder_paths`` module."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+# One stand-in module for the whole session (the node modules bind `folder_paths` when first imported);
+# each test points its functions at its own folders.
+folder_paths = sys.modules.setdefault("folder_paths", types.ModuleType("folder_paths"))
+
+
+@pytest.fixture
+def comfy_folders(tmp_path, monkeypatch):
+    folders = {"birefnet": tmp_path / "models" / "birefnet", "BiRefNet": tmp_path / "extra" / "BiRefNet"}
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+
+    def files(name):
+        folder = folders.get(name)
+        return sorted(p.name for p in folder.iterdir() if p.is_file()) if folder else []
+
+    def full_path(name, filename):
+        path = folders.get(name, tmp_path / "none") / filename
+        return str(path) if path.is_file() else None
+
+    def save_image_path(prefix, output_dir, width=0, height=0):
+        return output_dir, prefix, 1, "", prefix
+
+    for attribute, value in {
+        "models_dir": str(tmp_path / "models"),
+        "folder_names_and_paths": {name: ([str(path)], {".safetensors"}) for name, path in folders.items()},
+        "add_model_folder_path": lambda name, path, is_default=False: None,
+        "get_filename_list": files,
+        "get_full_path": full_path,
+        "get_folder_paths": lambda name: [str(folders[name])] if name in folders else [],
+        "get_temp_directory": lambda: str(temp),
+        "get_output_directory": lambda: str(tmp_path / "output"),
+        "get_save_image_path": save_image_path,
+    }.items():
+        monkeypatch.setattr(folder_paths, attribute, value, raising=False)
+    return folders, temp
+
+
+def test_model_entries_say_local_file_variant_on_disk_and_download(comfy_folders):
+    from comfyui_birefnet_exact.nodes.model_info import model_entries
+
+    from birefnet.weights.registry import VARIANTS
+
+    folders, _ = comfy_folders
+    (folders["birefnet"] / "my-finetune.safetensors").write_bytes(b"x" * 1234)
+    (folders["BiRefNet"] / "BiRefNet_lite.safetensors").write_bytes(b"y" * 99)
+
+    body = json.loads(json.dumps(model_entries()))  # what the route sends
+    entries = {e["name"]: e for e in body["models"]}
+    assert [e["name"] for e in body["models"]][:2] == ["BiRefNet_lite.safetensors", "my-finetune.safetensors"]
+    assert set(VARIANTS) <= set(entries)
+
+    mine = entries["my-finetune.safetensors"]
+    assert (mine["kind"], mine["size_bytes"], mine["variant"]) == ("file", 1234, None)
+    named = entries["BiRefNet_lite.safetensors"]  # a file named like a variant is recognised
+    assert named["kind"] == "file" and named["variant"]["name"] == "BiRefNet_lite"
+    lite = entries["BiRefNet_lite"]  # the variant name: its file is already in a model folder
+    assert lite["kind"] == "variant_on_disk"
+    assert lite["file"] == str(folders["BiRefNet"] / "BiRefNet_lite.safetensors") and lite["size_bytes"] == 99
+
+    hr = entries["BiRefNet_HR"]
+    assert hr["kind"] == "download"
+    assert hr["file"] == str(folders["birefnet"] / "BiRefNet_HR.safetensors")  # downloads go to "birefnet"
+    # Swin-L BiRefNet: 220,700,285 values (the released fp32 files are 883 MB, the fp16 ones 441 MB).
+    assert hr["size_bytes"] == 220_700_285 * 2
+    assert entries["BiRefNet"]["size_bytes"] == 220_700_285 * 4
+    assert hr["variant"] | {"description": None} == {
+        "name": "BiRefNet_HR",
+        "repo_id": "ZhengPeng7/BiRefNet_HR",
+        "page_url": "https://huggingface.co/ZhengPeng7/BiRefNet_HR",
+        "backbone": "swin_v1_l",
+        "resolution": [2048, 2048],
+        "task": "general",
+        "license": "MIT",
+        "gated": False,
+        "non_commercial": False,
+        "description": None,
+    }
+    rmbg = entries["RMBG-2.0"]["variant"]
+    assert rmbg["gated"] and rmbg["non_commercial"]
+    assert entries["BiRefNet_dynamic"]["variant"]["resolution"] is None
+    assert body["download_folder"] == str(folders["birefnet"])
+    assert body["folders"] == [str(folders["birefnet"]), str(folders["BiRefNet"])]
+
+
+def test_swin_t_parameter_count_matches_the_lite_release():
+    from comfyui_birefnet_exact.nodes.model_info import parameter_count
+
+    assert parameter_count("swin_v1_t") * 4 == 177_450_812  # BiRefNet_lite's model.safetensors, 177 MB
+
+
+def _read(temp: Path, file: dict) -> np.ndarray:
+    assert file["type"] == "temp" and file["subfolder"] == ""
+    return np.asarray(Image.open(temp / file["filename"]))
+
+
+def test_cutout_preview_writes_rgba_and_original_to_the_temp_folder(comfy_folders, tmp_path):
+    from comfyui_birefnet_exact.nodes.previews import cutout_preview
+
+    _, temp = comfy_folders
+    image = torch.rand(3, 20, 30, 3)
+    rgba = torch.cat([image, torch.linspace(0, 1, 30).expand(3, 20, 30)[..., None]], dim=-1)
+    ui = cutout_preview(image, rgba)
+    (payload,) = ui["birefnet_preview"]
+    assert (payload["kind"], payload["batch"]) == ("cutout", 3)
+    after = _read(temp, payload["after"])
+    before = _read(temp, payload["before"])
+    assert after.shape == (20, 30, 4) and before.shape == (20, 30, 3)  # only the first frame
+    np.testing.assert_array_equal(after, (rgba[0].numpy() * 255).round().astype(np.uint8))
+    np.testing.assert_array_equal(before, (image[0].numpy() * 255).round().astype(np.uint8))
+    assert len(os.listdir(temp)) == 2 and not (tmp_path / "output").exists()
+
+
+def test_mask_preview_writes_the_mask_and_its_image_when_sizes_match(comfy_folders):
+    from comfyui_birefnet_exact.nodes.previews import mask_preview
+
+    _, temp = comfy_folders
+    mask = torch.zeros(2, 16, 24)
+    mask[:, 4:12, 6:18] = 1.0
+    (payload,) = mask_preview(mask, torch.rand(2, 16, 24, 3))["birefnet_preview"]
+    assert (payload["kind"], payload["batch"]) == ("mask", 2)
+    saved = _read(temp, payload["mask"])
+    assert saved.shape == (16, 24) and saved.dtype == np.uint8
+    np.testing.assert_array_equal(saved, (mask[0].numpy() * 255).astype(np.uint8))
+    assert _read(temp, payload["image"]).shape == (16, 24, 3)
+    # Without an image of the same size (Refine without its optional guide image): the mask alone.
+    (alone,) = mask_preview(mask, None)["birefnet_preview"]
+    assert alone["image"] is None
+    (other,) = mask_preview(mask, torch.rand(2, 8, 8, 3))["birefnet_preview"]
+    assert other["image"] is None
