@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from birefnet.matting.composite import estimate_foreground  # noqa: E402
+from birefnet import estimate_foreground  # noqa: E402
 
 SIZES = {"1024x1024": (1024, 1024), "1920x1080 (1080p)": (1080, 1920), "3840x2160 (4K)": (2160, 3840)}
 

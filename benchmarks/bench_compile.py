@@ -16,8 +16,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from birefnet import BiRefNet, compile_model  # noqa: E402
-from birefnet.weights.load import parse_dtype  # noqa: E402
+from birefnet import (  # noqa: E402
+    BiRefNet,
+    compile_model,
+    parse_dtype,  # noqa: E402
+)
 
 
 def timed(model, x: torch.Tensor, dtype: torch.dtype, repeats: int) -> tuple[torch.Tensor, list[float]]:

@@ -80,8 +80,7 @@ def run_case(case: str, clip: Path, args: argparse.Namespace) -> dict:
         import av
         import numpy as np
 
-        from birefnet.inference.predict import predict
-        from birefnet.matting.composite import cut_out
+        from birefnet import composite, predict
 
         with av.open(str(clip)) as container:  # GetVideoComponents: every frame as float32 0..1
             images = (
@@ -90,12 +89,12 @@ def run_case(case: str, clip: Path, args: argparse.Namespace) -> dict:
                 .div_(255.0)
             )
         masks = predict(model, images, 256, batch_size=args.batch_size)
-        composite, _ = cut_out(images, masks, "color", "#00ff00", fix_edge_colors=True)
+        composited, _ = composite(images, masks, "color", "#00ff00", fix_edge_colors=True)
         del images
         with av.open(str(out_dir / "out.mp4"), "w") as container:  # CreateVideo -> SaveVideo
             stream = container.add_stream("libx264", rate=FPS, options={"crf": "16", "preset": "fast"})
             stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-            for i, frame in enumerate(composite):
+            for i, frame in enumerate(composited):
                 rgb = (frame * 255).round().to(torch.uint8).numpy()
                 video_frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
                 video_frame.pts = i

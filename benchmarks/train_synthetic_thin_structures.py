@@ -10,6 +10,7 @@ the final output thresholded at 0.5, and the DIS metrics table. Not a test: numb
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from birefnet import load_model
 from training.data import split_samples
