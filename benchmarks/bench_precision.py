@@ -32,11 +32,7 @@ sys.path[:0] = [str(ROOT), str(PARITY_DIR)]
 
 import parity  # noqa: E402
 
-from birefnet import (
-    cpu_emulation_message,  # noqa: E402
-    load_model,  # noqa: E402
-    parse_dtype,  # noqa: E402
-)
+from birefnet import cpu_emulation_message, load_model, parse_dtype  # noqa: E402
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
