@@ -17,9 +17,11 @@ from torch import nn
 from birefnet import BiRefNet, load_model
 from birefnet.network.backbones import DropPath
 from training.checkpoints import load_training_state, save_weights
+from training.config import TrainConfig, parse_args, resolve_defaults
 from training.distributed import setup_distributed
+from training.model import build_model
 from training.synthetic import write_thin_structure_dataset
-from training.train import TrainConfig, build_model, parse_args, resolve_defaults, train
+from training.train import train
 
 ROOT = REPO_ROOT
 
