@@ -7,11 +7,12 @@ to the preset (size) and the backbone (drop path rate); ``check_config`` refuses
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import torch
 
-from birefnet import BiRefNetError
+from birefnet import BiRefNetError, parse_size
 
 from .presets import default_drop_path_rate, get_preset
 
@@ -82,9 +83,16 @@ def check_config(config: TrainConfig) -> None:
         raise BiRefNetError(f"--drop-path-rate {config.drop_path_rate}: use a value in [0, 1).")
 
 
-def _size(text: str) -> tuple[int, int]:
-    parts = [int(p) for p in text.lower().replace("x", ",").split(",") if p]
-    return (parts[0], parts[0]) if len(parts) == 1 else (parts[0], parts[1])
+def _size_type(flag: str) -> Callable[[str], tuple[int, int]]:
+    """argparse type for a size flag: ``birefnet.parse_size``, its message as the usage error."""
+
+    def parse(text: str) -> tuple[int, int]:
+        try:
+            return parse_size(text, what=flag, multiple_of=None)
+        except BiRefNetError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+
+    return parse
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
@@ -98,13 +106,13 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--backbone", default="swin_v1_l", help="swin_v1_t/s/b/l or pvt_v2_b0/b1/b2/b5")
     p.add_argument(
         "--size",
-        type=_size,
+        type=_size_type("--size"),
         default=None,
         help="training size: 1024 or WxH (default: the preset's)",
     )
     p.add_argument(
         "--dynamic-size",
-        type=_size,
+        type=_size_type("--dynamic-size"),
         default=None,
         help="per-batch side range LOW,HIGH, e.g. 256,2304",
     )

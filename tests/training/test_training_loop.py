@@ -203,6 +203,16 @@ def test_size_and_drop_path_rate_default_to_the_preset_and_backbone():
     assert (parsed.drop_path_rate, parsed.size, parsed.preset) == (0.3, None, "General-2K")
 
 
+def test_size_flags_parse_with_birefnet_parse_size(capsys):
+    parsed = parse_args(["--data-root=d", "--output-dir=o", "--size=1280x720", "--dynamic-size=256,2304"])
+    assert (parsed.size, parsed.dynamic_size) == ((1280, 720), (256, 2304))
+    # Any positive size parses; multiples of 32 are checked when the run starts (``check_config``).
+    assert parse_args(["--data-root=d", "--output-dir=o", "--size=100"]).size == (100, 100)
+    with pytest.raises(SystemExit):
+        parse_args(["--data-root=d", "--output-dir=o", "--size=big"])
+    assert "Cannot read --size 'big'" in capsys.readouterr().err
+
+
 def test_drop_path_rate_reaches_the_encoder(tmp_path, tiny_checkpoint):
     context = setup_distributed("cpu")
     fresh = build_model(_config("d", tmp_path, drop_path_rate=0.05), context)
