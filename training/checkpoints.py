@@ -1,19 +1,18 @@
 """Checkpoint files written by training, always atomically (temporary file + ``os.replace``).
 
 * Weights: ``model.state_dict()`` of the unwrapped model (no ``module.`` / ``_orig_mod.`` prefixes)
-  in safetensors, i.e. the official key names; ``birefnet.weights.load.load_model`` reads them.
+  in safetensors, i.e. the official key names; ``birefnet.load_model`` reads them.
 * Training state: a dict of tensors and plain Python values (model and optimizer state, scaler,
-  counters, RNG states) saved with ``torch.save`` and read with ``torch.load(weights_only=True)``.
+  counters, RNG states; ``training.state`` fills it) saved with ``torch.save`` and read with
+  ``torch.load(weights_only=True)``.
 """
 
 from __future__ import annotations
 
 import os
-import random
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from safetensors.torch import save_file
 from torch import nn
@@ -53,37 +52,6 @@ def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict[str, 
     save_file(state, str(tmp), metadata={"format": "pt", **(metadata or {})})
     _publish(tmp, path)
     return path
-
-
-def rng_states() -> dict[str, Any]:
-    """Python, numpy and torch RNG states as tensors / plain values (loadable with weights_only)."""
-    version, internal, gauss = random.getstate()
-    np_state = np.random.get_state()
-    states: dict[str, Any] = {
-        "python": [version, list(internal), gauss],
-        "numpy": [
-            np_state[0],
-            torch.from_numpy(np_state[1].astype(np.int64)),
-            int(np_state[2]),
-            int(np_state[3]),
-            float(np_state[4]),
-        ],
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    return states
-
-
-def restore_rng_states(states: dict[str, Any]) -> None:
-    """Inverse of ``rng_states``."""
-    version, internal, gauss = states["python"]
-    random.setstate((version, tuple(internal), gauss))
-    name, keys, pos, has_gauss, cached = states["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    torch.set_rng_state(states["torch"])
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
 
 
 def save_training_state(state: dict[str, Any], path: str | os.PathLike) -> Path:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
 
@@ -176,3 +177,14 @@ def dynamic_batch_size(
     rng = np.random.default_rng([seed, epoch, step, 7])
     w, h = rng.integers(low, high + 1, 2)
     return max(multiple, int(w) // multiple * multiple), max(multiple, int(h) // multiple * multiple)
+
+
+def resize_batch(batch: dict[str, torch.Tensor], size: tuple[int, int]) -> dict[str, torch.Tensor]:
+    """``batch`` with its images and masks resized (bilinear) to ``size`` (width, height)."""
+    width, height = size
+    if batch["image"].shape[-2:] == (height, width):
+        return batch
+    resized = dict(batch)
+    resized["image"] = F.interpolate(batch["image"], (height, width), mode="bilinear", align_corners=False)
+    resized["mask"] = F.interpolate(batch["mask"], (height, width), mode="bilinear", align_corners=False)
+    return resized

@@ -23,7 +23,7 @@ from PIL import Image
 from torch import nn
 from tqdm import tqdm
 
-from birefnet import BiRefNetError
+from birefnet import BiRefNetError, load_model, parse_size
 
 from .data import Sample, find_pairs, split_samples, to_tensor_normalised
 from .metrics import MetricAccumulator
@@ -146,14 +146,6 @@ def format_table(rows: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def _parse_size(text: str) -> tuple[int, int]:
-    parts = [int(p) for p in text.lower().replace("x", ",").split(",") if p]
-    width, height = (parts[0], parts[0]) if len(parts) == 1 else (parts[0], parts[1])
-    if width % 32 or height % 32:
-        raise BiRefNetError(f"--size {text}: width and height must be multiples of 32.")
-    return width, height
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n")[0])
     parser.add_argument("--pred", help="folder of predictions (uint8 greyscale PNG/JPG, GT file stems)")
@@ -176,11 +168,9 @@ def main(argv: list[str] | None = None) -> int:
                 args.pred, args.gt, with_hce, progress
             )
         elif args.checkpoint and args.data_root:
-            from birefnet.weights.load import load_model
-
+            size = parse_size(args.size, what="--size", multiple_of=32)
             device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
             model = load_model(args.checkpoint, device=device)
-            size = _parse_size(args.size)
             for split in args.splits.split(","):
                 save = Path(args.save_preds) / split if args.save_preds else None
                 rows[split] = evaluate_model(

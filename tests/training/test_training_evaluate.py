@@ -82,3 +82,8 @@ def test_model_mode_saves_predictions_that_evaluate_the_same(tmp_path, capsys):
 def test_bad_arguments_are_reported(tmp_path, capsys):
     assert main(["--pred", str(tmp_path / "missing"), "--gt", str(FIXTURES / "masks"), "--quiet"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_model_mode_sizes_are_multiples_of_32(capsys):
+    assert main(["--checkpoint", "missing.safetensors", "--data-root", "missing", "--size", "100x64"]) == 2
+    assert "--size 100x64: width and height must be multiples of 32" in capsys.readouterr().err

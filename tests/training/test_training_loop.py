@@ -17,9 +17,11 @@ from torch import nn
 from birefnet import BiRefNet, load_model
 from birefnet.network.backbones import DropPath
 from training.checkpoints import load_training_state, save_weights
+from training.config import TrainConfig, parse_args, resolve_defaults
 from training.distributed import setup_distributed
+from training.model import build_model
 from training.synthetic import write_thin_structure_dataset
-from training.train import TrainConfig, build_model, parse_args, resolve_defaults, train
+from training.train import train
 
 ROOT = REPO_ROOT
 
@@ -199,6 +201,16 @@ def test_size_and_drop_path_rate_default_to_the_preset_and_backbone():
     assert resolve_defaults(TrainConfig("data", "out", backbone="pvt_v2_b0")).drop_path_rate == 0.1
     parsed = parse_args(["--data-root=d", "--output-dir=o", "--drop-path-rate=0.3", "--preset=General-2K"])
     assert (parsed.drop_path_rate, parsed.size, parsed.preset) == (0.3, None, "General-2K")
+
+
+def test_size_flags_parse_with_birefnet_parse_size(capsys):
+    parsed = parse_args(["--data-root=d", "--output-dir=o", "--size=1280x720", "--dynamic-size=256,2304"])
+    assert (parsed.size, parsed.dynamic_size) == ((1280, 720), (256, 2304))
+    # Any positive size parses; multiples of 32 are checked when the run starts (``check_config``).
+    assert parse_args(["--data-root=d", "--output-dir=o", "--size=100"]).size == (100, 100)
+    with pytest.raises(SystemExit):
+        parse_args(["--data-root=d", "--output-dir=o", "--size=big"])
+    assert "Cannot read --size 'big'" in capsys.readouterr().err
 
 
 def test_drop_path_rate_reaches_the_encoder(tmp_path, tiny_checkpoint):
