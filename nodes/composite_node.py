@@ -56,5 +56,13 @@ class BiRefNetComposite(io.ComfyNode):
     def execute(
         cls, image, mask, background: str, color: str, fix_edge_colors: bool, fit: str, background_image=None
     ) -> io.NodeOutput:
-        out, comfy_mask = cut_out(image, mask, background, color, fix_edge_colors, fit, background_image)
+        out, comfy_mask = cut_out(
+            image,
+            mask,
+            background=background,
+            color=color,
+            fix_edge_colors=fix_edge_colors,
+            fit=fit,
+            background_image=background_image,
+        )
         return io.NodeOutput(out, comfy_mask, ui=cutout_preview(image, out))

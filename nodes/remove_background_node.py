@@ -52,5 +52,5 @@ class BiRefNetRemoveBackground(io.ComfyNode):
         check_segment_image(image)
         handle = _model(model, allow_download, cls.hidden.unique_id)
         mask = segment(handle, image, None, batch_size=DEFAULT_BATCH_SIZE)
-        rgba, _ = cut_out(image, mask, "transparent", fix_edge_colors=True)
+        rgba, _ = cut_out(image, mask, background="transparent", fix_edge_colors=True)
         return io.NodeOutput(rgba, mask, ui=cutout_preview(image, rgba))
