@@ -49,6 +49,8 @@ from .weights.hub import (
     default_models_dir,
     download_variant,
     find_local_variant,
+    find_local_variant_in,
+    find_or_download_variant,
     resolve_model,
 )
 from .weights.load import load_model
@@ -88,6 +90,8 @@ __all__ = [
     "dtype_name",
     "estimate_foreground",
     "find_local_variant",
+    "find_local_variant_in",
+    "find_or_download_variant",
     "find_variant",
     "fit_background",
     "fixed_cpu_kernels",

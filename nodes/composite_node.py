@@ -5,10 +5,11 @@ from __future__ import annotations
 from comfy_api.latest import io
 
 from ..birefnet import BACKGROUNDS, FIT_MODES
-from .comfy_compat import SEARCH_ALIASES, color_input, schema_kwargs
+from .comfy_compat import SEARCH_ALIASES, schema_kwargs
 from .comfy_types import CATEGORY
 from .cutout import cut_out
 from .previews import cutout_preview
+from .shared_inputs import background_color_input, fix_edge_colors_input
 
 
 class BiRefNetComposite(io.ComfyNode):
@@ -33,12 +34,8 @@ class BiRefNetComposite(io.ComfyNode):
                 io.Image.Input("image"),
                 io.Mask.Input("mask", tooltip="alpha: 1 = foreground (e.g. from BiRefNet segment)"),
                 io.Combo.Input("background", options=list(BACKGROUNDS), default="transparent"),
-                color_input("color", default="#00ff00", tooltip="for background 'color'"),
-                io.Boolean.Input(
-                    "fix_edge_colors",
-                    default=True,
-                    tooltip="estimate foreground colours at soft edges (blur fusion)",
-                ),
+                background_color_input("for background 'color'"),
+                fix_edge_colors_input(),
                 io.Combo.Input(
                     "fit",
                     options=list(FIT_MODES),
@@ -59,5 +56,13 @@ class BiRefNetComposite(io.ComfyNode):
     def execute(
         cls, image, mask, background: str, color: str, fix_edge_colors: bool, fit: str, background_image=None
     ) -> io.NodeOutput:
-        out, comfy_mask = cut_out(image, mask, background, color, fix_edge_colors, fit, background_image)
+        out, comfy_mask = cut_out(
+            image,
+            mask,
+            background=background,
+            color=color,
+            fix_edge_colors=fix_edge_colors,
+            fit=fit,
+            background_image=background_image,
+        )
         return io.NodeOutput(out, comfy_mask, ui=cutout_preview(image, out))

@@ -3,6 +3,8 @@ ComfyUI's alpha mask ``1 - alpha`` (as Load Image gives it)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from ..birefnet import composite
@@ -17,15 +19,8 @@ def comfy_mask_from_alpha(alpha: torch.Tensor) -> torch.Tensor:
     return 1.0 - alpha.float()
 
 
-def cut_out(
-    image: torch.Tensor,
-    alpha: torch.Tensor,
-    background: str = "transparent",
-    color: str = "#00ff00",
-    fix_edge_colors: bool = True,
-    fit: str = "cover",
-    background_image: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(IMAGE, ComfyUI alpha MASK ``1 - alpha``): ``birefnet.composite`` with the same arguments."""
-    out, used_alpha = composite(image, alpha, background, color, fix_edge_colors, fit, background_image)
+def cut_out(image: torch.Tensor, alpha: torch.Tensor, **settings: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """(IMAGE, ComfyUI alpha MASK ``1 - alpha``): ``birefnet.composite`` with the same arguments and defaults
+    (``background``, ``color``, ``fix_edge_colors``, ``fit``, ``background_image``)."""
+    out, used_alpha = composite(image, alpha, **settings)
     return out, comfy_mask_from_alpha(used_alpha).contiguous()

@@ -7,9 +7,9 @@ from comfy_api.latest import io
 from ..birefnet import PRECISIONS
 from .comfy_compat import SEARCH_ALIASES, gpu_device_options, input_kwargs, schema_kwargs
 from .comfy_types import CATEGORY, BiRefNetModel
-from .model_files import model_choices
 from .model_handle import load_handle
 from .options import DEVICES, PATCH_ORDERS
+from .shared_inputs import allow_download_input, model_choice_input
 
 INFO_KEY = "birefnet_info"
 """UI payload key of the loader's info line (web/birefnet_exact.js shows it in the node)."""
@@ -18,7 +18,6 @@ INFO_KEY = "birefnet_info"
 class LoadBiRefNetModel(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
-        choices = model_choices()
         return io.Schema(
             node_id="BiRefNetExactLoadModel",
             display_name="Load BiRefNet model",
@@ -31,12 +30,7 @@ class LoadBiRefNetModel(io.ComfyNode):
                 "by ComfyUI: moved to the GPU when used, offloaded when memory is needed."
             ),
             inputs=[
-                io.Combo.Input(
-                    "model",
-                    options=choices,
-                    default=choices[0],
-                    tooltip="A local checkpoint file, or a released variant name (downloaded if allowed).",
-                ),
+                model_choice_input(),
                 io.Combo.Input(
                     "device",
                     options=list(DEVICES) + gpu_device_options(),
@@ -60,11 +54,7 @@ class LoadBiRefNetModel(io.ComfyNode):
                     "Override only for a file you know was trained with the other order.",
                     **input_kwargs(advanced=True),
                 ),
-                io.Boolean.Input(
-                    "allow_download",
-                    default=False,
-                    tooltip="Download a variant that is not on disk from Hugging Face into models/birefnet.",
-                ),
+                allow_download_input(),
                 io.Boolean.Input(
                     "compile",
                     default=False,

@@ -25,8 +25,7 @@ from ..birefnet import (
     BiRefNetError,
     DownloadProgress,
     Variant,
-    download_variant,
-    find_local_variant,
+    find_or_download_variant,
     find_variant,
     not_birefnet_reason,
     read_safetensors_header,
@@ -91,18 +90,25 @@ def not_birefnet(path: str) -> str | None:
     return verdict
 
 
+def local_checkpoint_paths() -> dict[str, pathlib.Path]:
+    """{name in the model list: full path} of the checkpoint files in the registered folders (a name in
+    several folders: the first, which is the file the loader gets)."""
+    register_model_folders()
+    paths: dict[str, pathlib.Path] = {}
+    for folder in FOLDER_NAMES:
+        for name in folder_paths.get_filename_list(folder):
+            full = folder_paths.get_full_path(folder, name)
+            if name not in paths and full is not None:
+                paths[name] = pathlib.Path(full)
+    return paths
+
+
 def local_checkpoints() -> list[str]:
     """BiRefNet checkpoint files in the registered folders, as names relative to their folder, sorted.
 
     ``.safetensors`` files of other networks (read from their header) are left out.
     """
-    register_model_folders()
-    names: set[str] = set()
-    for folder in FOLDER_NAMES:
-        for name in folder_paths.get_filename_list(folder):
-            full = folder_paths.get_full_path(folder, name)
-            if full is not None and not_birefnet(full) is None:
-                names.add(name)
+    names = [name for name, path in local_checkpoint_paths().items() if not_birefnet(str(path)) is None]
     return sorted(names, key=str.lower)
 
 
@@ -112,13 +118,14 @@ def model_choices() -> list[str]:
     return files + [name for name in VARIANTS if name not in files]
 
 
-def _folder_dirs() -> list[str]:
+def folder_dirs() -> list[pathlib.Path]:
+    """Every folder of the registered model folder names, without repeats, in search order."""
     register_model_folders()
-    dirs: list[str] = []
+    dirs: list[pathlib.Path] = []
     for folder in FOLDER_NAMES:
         for path in folder_paths.get_folder_paths(folder):
-            if path not in dirs:
-                dirs.append(path)
+            if pathlib.Path(path) not in dirs:
+                dirs.append(pathlib.Path(path))
     return dirs
 
 
@@ -135,7 +142,8 @@ def resolve_checkpoint(
 
     A local file name is looked up in the registered folders. A variant name uses a matching file in any of
     them, else downloads it into ``download_dir()`` when ``allow_download`` (reporting bytes to
-    ``on_progress``); otherwise BiRefNetError says what to do. (A file of another network is refused by ``birefnet.load_model``, naming what it seems to be.)
+    ``on_progress``); otherwise BiRefNetError says what to do (``birefnet.find_or_download_variant``). (A file
+    of another network is refused by ``birefnet.load_model``, naming what it seems to be.)
     """
     register_model_folders()
     for folder in FOLDER_NAMES:
@@ -145,35 +153,15 @@ def resolve_checkpoint(
     variant = find_variant(choice)
     if variant is None:
         raise BiRefNetError(
-            f"Model file {choice!r} was not found in {', '.join(_folder_dirs())}. Put the checkpoint there "
-            "(or pick another entry) and refresh the page."
+            f"Model file {choice!r} was not found in {', '.join(map(str, folder_dirs()))}. Put the checkpoint "
+            "there (or pick another entry) and refresh the page."
         )
-    for directory in _folder_dirs():
-        local = find_local_variant(variant, directory)
-        if local is not None:
-            return local, variant
-    target = download_dir()
-    if not allow_download:
-        raise BiRefNetError(
-            f"{variant.name} is not on disk and downloads are off. Turn on 'allow_download' to fetch it "
-            f"({variant.repo_id}, licence: {variant.license}) into {target}, or save the file as "
-            f"{target / (variant.name + '.safetensors')} yourself."
-        )
-    target.mkdir(parents=True, exist_ok=True)
-    return download_variant(variant.name, target, progress=True, on_progress=on_progress), variant
-
-
-def folder_dirs() -> list[pathlib.Path]:
-    """Every folder of the registered model folder names, without repeats, in search order."""
-    return [pathlib.Path(d) for d in _folder_dirs()]
-
-
-def local_checkpoint_paths() -> dict[str, pathlib.Path]:
-    """{name in the model list: full path} of the checkpoint files in the registered folders."""
-    paths: dict[str, pathlib.Path] = {}
-    for folder in FOLDER_NAMES:
-        for name in folder_paths.get_filename_list(folder):
-            full = folder_paths.get_full_path(folder, name)
-            if name not in paths and full is not None:
-                paths[name] = pathlib.Path(full)
-    return paths
+    path = find_or_download_variant(
+        variant,
+        folder_dirs(),
+        download_dir(),
+        allow_download=allow_download,
+        how_to_allow="Turn on 'allow_download'",
+        on_progress=on_progress,
+    )
+    return path, variant

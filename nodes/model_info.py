@@ -13,7 +13,7 @@ import pathlib
 
 import torch
 
-from ..birefnet import BiRefNet, Variant, find_local_variant, find_variant, parse_dtype, variant_for_path
+from ..birefnet import BiRefNet, Variant, find_local_variant_in, find_variant, parse_dtype, variant_for_path
 from .model_files import download_dir, folder_dirs, local_checkpoint_paths, model_choices
 
 
@@ -46,14 +46,6 @@ def variant_json(variant: Variant) -> dict:
     }
 
 
-def _local_variant_file(variant: Variant) -> pathlib.Path | None:
-    for directory in folder_dirs():
-        found = find_local_variant(variant, directory)
-        if found is not None:
-            return found
-    return None
-
-
 def describe_choice(choice: str, local_files: dict[str, pathlib.Path]) -> dict:
     """One entry: ``kind`` is "file" (a checkpoint in a model folder), "variant_on_disk" (a variant name
     whose file is already in a model folder) or "download" (a variant that downloads when allowed)."""
@@ -70,7 +62,7 @@ def describe_choice(choice: str, local_files: dict[str, pathlib.Path]) -> dict:
     variant = find_variant(choice)
     if variant is None:  # listed but gone since (deleted file): the loader will say so
         return {"name": choice, "kind": "missing", "file": None, "size_bytes": None, "variant": None}
-    on_disk = _local_variant_file(variant)
+    on_disk = find_local_variant_in(variant, folder_dirs())
     if on_disk is not None:
         return {
             "name": choice,

@@ -8,6 +8,7 @@ from ..birefnet import refine_mask
 from .comfy_compat import SEARCH_ALIASES, input_kwargs, schema_kwargs
 from .comfy_types import CATEGORY
 from .previews import mask_preview
+from .shared_inputs import feather_input, grow_input, temporal_radius_input
 
 
 class BiRefNetRefineMask(io.ComfyNode):
@@ -43,13 +44,7 @@ class BiRefNetRefineMask(io.ComfyNode):
                 io.Boolean.Input(
                     "fill_holes", default=False, tooltip="fill background regions enclosed by the mask"
                 ),
-                io.Int.Input(
-                    "grow",
-                    default=0,
-                    min=-512,
-                    max=512,
-                    tooltip="pixels to grow (positive) or shrink (negative)",
-                ),
+                grow_input(),
                 io.Int.Input(
                     "guided_radius",
                     default=0,
@@ -67,22 +62,8 @@ class BiRefNetRefineMask(io.ComfyNode):
                     tooltip="guided filter regulariser: smaller follows image edges more closely",
                     **input_kwargs(advanced=True),
                 ),
-                io.Float.Input(
-                    "feather",
-                    default=0.0,
-                    min=0.0,
-                    max=256.0,
-                    step=0.5,
-                    tooltip="Gaussian blur sigma in pixels",
-                ),
-                io.Int.Input(
-                    "temporal_radius",
-                    default=0,
-                    min=0,
-                    max=32,
-                    tooltip="average each frame with this many frames on each side (video batches); 0 = off",
-                    **input_kwargs(advanced=True),
-                ),
+                feather_input(),
+                temporal_radius_input(),
                 io.Boolean.Input("invert", default=False),
                 io.Image.Input("image", optional=True, tooltip="guide image for the guided filter"),
             ],

@@ -7,10 +7,10 @@ from comfy_api.latest import io
 from .comfy_compat import SEARCH_ALIASES, schema_kwargs
 from .comfy_types import CATEGORY
 from .cutout import cut_out
-from .model_files import model_choices
 from .model_handle import BiRefNetHandle, load_handle, segment
 from .options import check_segment_image
 from .previews import cutout_preview
+from .shared_inputs import DEFAULT_BATCH_SIZE, allow_download_input, model_choice_input
 
 # The last model this node loaded, reused while its settings stay the same.
 _last_model: dict[tuple[str, bool], BiRefNetHandle] = {}
@@ -27,8 +27,6 @@ def _model(choice: str, allow_download: bool, node_id: str | None) -> BiRefNetHa
 class BiRefNetRemoveBackground(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
-        choices = model_choices()
-        default = "BiRefNet" if "BiRefNet" in choices else choices[0]
         return io.Schema(
             node_id="BiRefNetExactRemoveBackground",
             display_name="Remove background (BiRefNet)",
@@ -42,10 +40,8 @@ class BiRefNetRemoveBackground(io.ComfyNode):
             ),
             inputs=[
                 io.Image.Input("image"),
-                io.Combo.Input("model", options=choices, default=default),
-                io.Boolean.Input(
-                    "allow_download", default=False, tooltip="download the variant if not on disk"
-                ),
+                model_choice_input(preferred="BiRefNet"),
+                allow_download_input(),
             ],
             outputs=[io.Image.Output(display_name="image"), io.Mask.Output(display_name="mask")],
             hidden=[io.Hidden.unique_id],
@@ -55,6 +51,6 @@ class BiRefNetRemoveBackground(io.ComfyNode):
     def execute(cls, image, model: str, allow_download: bool) -> io.NodeOutput:
         check_segment_image(image)
         handle = _model(model, allow_download, cls.hidden.unique_id)
-        mask = segment(handle, image, None, batch_size=4)
-        rgba, _ = cut_out(image, mask, "transparent", fix_edge_colors=True)
+        mask = segment(handle, image, None, batch_size=DEFAULT_BATCH_SIZE)
+        rgba, _ = cut_out(image, mask, background="transparent", fix_edge_colors=True)
         return io.NodeOutput(rgba, mask, ui=cutout_preview(image, rgba))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from .comfy_compat import SEARCH_ALIASES, input_kwargs, schema_kwargs
+from .comfy_compat import SEARCH_ALIASES, schema_kwargs
 from .comfy_types import CATEGORY, BiRefNetModel
 from .model_handle import segment
 from .options import check_segment_image, resolution_argument
 from .previews import mask_preview
 from .resolution_inputs import resolution_inputs
+from .shared_inputs import batch_size_input
 
 
 class BiRefNetSegment(io.ComfyNode):
@@ -29,14 +30,7 @@ class BiRefNetSegment(io.ComfyNode):
                 BiRefNetModel.Input("model"),
                 io.Image.Input("image"),
                 *resolution_inputs(),
-                io.Int.Input(
-                    "batch_size",
-                    default=4,
-                    min=1,
-                    max=256,
-                    tooltip="frames per forward pass; lower it if the GPU runs out of memory",
-                    **input_kwargs(advanced=True),
-                ),
+                batch_size_input(),
             ],
             outputs=[io.Mask.Output(display_name="mask")],
         )

@@ -12,11 +12,19 @@ import folder_paths
 from comfy_api.latest import InputImpl, io, ui
 
 from ..birefnet import FORMATS, BiRefNetError, matte_video, output_path, parse_color
-from .comfy_compat import SEARCH_ALIASES, color_input, input_kwargs, schema_kwargs
+from .comfy_compat import SEARCH_ALIASES, schema_kwargs
 from .comfy_types import CATEGORY, BiRefNetModel
 from .model_handle import BiRefNetHandle, make_ready, progress_callback
 from .options import resolution_argument
 from .resolution_inputs import resolution_inputs
+from .shared_inputs import (
+    background_color_input,
+    batch_size_input,
+    feather_input,
+    fix_edge_colors_input,
+    grow_input,
+    temporal_radius_input,
+)
 
 PREVIEW_FORMAT = "greenscreen"
 """A PNG sequence is no VIDEO: for it the node also writes a green-screen preview MP4 and returns that."""
@@ -63,32 +71,12 @@ class BiRefNetVideoMatting(io.ComfyNode):
                 ),
                 io.String.Input("filename_prefix", default="birefnet/video"),
                 *resolution_inputs(),
-                io.Int.Input(
-                    "batch_size",
-                    default=4,
-                    min=1,
-                    max=256,
-                    tooltip="frames per forward pass",
-                    **input_kwargs(advanced=True),
-                ),
-                io.Int.Input(
-                    "temporal_radius",
-                    default=0,
-                    min=0,
-                    max=30,
-                    tooltip="average each mask with this many frames on each side (less flicker); 0 = off",
-                    **input_kwargs(advanced=True),
-                ),
-                io.Int.Input(
-                    "grow", default=0, min=-256, max=256, tooltip="grow (>0) or shrink (<0) in pixels"
-                ),
-                io.Float.Input(
-                    "feather", default=0.0, min=0.0, max=100.0, step=0.1, tooltip="Gaussian sigma (px)"
-                ),
-                color_input("color", default="#00ff00", tooltip="greenscreen background"),
-                io.Boolean.Input(
-                    "fix_edge_colors", default=True, tooltip="blur-fusion foreground colours at soft edges"
-                ),
+                batch_size_input(),
+                temporal_radius_input(),
+                grow_input(),
+                feather_input(),
+                background_color_input("greenscreen background"),
+                fix_edge_colors_input(),
                 io.Float.Input("start", default=0.0, min=0.0, max=1e7, step=0.1, tooltip="start (seconds)"),
                 io.Float.Input(
                     "duration",

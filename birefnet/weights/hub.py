@@ -13,7 +13,7 @@ import logging
 import os
 import pathlib
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from huggingface_hub import hf_hub_download
 from huggingface_hub.utils import (
@@ -74,6 +74,15 @@ def find_local_variant(variant: Variant, models_dir: str | os.PathLike) -> pathl
             and variant_for_path(candidate) == variant
         ):
             return candidate
+    return None
+
+
+def find_local_variant_in(variant: Variant, search_dirs: Iterable[str | os.PathLike]) -> pathlib.Path | None:
+    """The file of `variant` in the first of `search_dirs` that holds one (see `find_local_variant`), or None."""
+    for directory in search_dirs:
+        found = find_local_variant(variant, directory)
+        if found is not None:
+            return found
     return None
 
 
@@ -248,6 +257,42 @@ def _looks_like_path(text: str) -> bool:
     )
 
 
+def find_or_download_variant(
+    variant: Variant | str,
+    search_dirs: Iterable[str | os.PathLike],
+    download_dir: str | os.PathLike,
+    *,
+    allow_download: bool,
+    how_to_allow: str = "Allow downloads",
+    progress: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+    on_progress: DownloadProgress | None = None,
+) -> pathlib.Path:
+    """The checkpoint file of a released variant: the one in the first of `search_dirs` that holds it (see
+    `find_local_variant`), else downloaded into `download_dir` when `allow_download` (see `download_variant`
+    for `progress`, `cache_dir` and `on_progress`).
+
+    With downloads off, BiRefNetError names the folders searched and the file to save by hand; `how_to_allow`
+    starts its sentence on turning downloads on, in the caller's words ("Turn on 'allow_download'" in a node).
+    """
+    variant = get_variant(variant) if isinstance(variant, str) else variant
+    search_dirs = [pathlib.Path(d) for d in search_dirs]
+    local = find_local_variant_in(variant, search_dirs)
+    if local is not None:
+        return local
+    if not allow_download:
+        target = pathlib.Path(download_dir)
+        raise BiRefNetError(
+            f"{variant.name} is not on disk and downloads are off (looked in "
+            f"{', '.join(str(d) for d in search_dirs)}). {how_to_allow} to fetch it ({variant.repo_id}, "
+            f"licence: {variant.license}) into {target}, or download {variant.url} and save it as "
+            f"{local_variant_path(variant, target)} yourself."
+        )
+    return download_variant(
+        variant.name, download_dir, progress=progress, cache_dir=cache_dir, on_progress=on_progress
+    )
+
+
 def resolve_model(
     name_or_path: str | os.PathLike,
     models_dir: str | os.PathLike,
@@ -273,13 +318,12 @@ def resolve_model(
     if find_variant(text) is None and _looks_like_path(text):
         raise BiRefNetError(f"Checkpoint file {path} does not exist. Check the path or give a variant name.")
     variant = get_variant(text)
-    local = find_local_variant(variant, models_dir)
-    if local is not None:
-        return local, variant
-    if not allow_download:
-        raise BiRefNetError(
-            f"{variant.name} is not in {pathlib.Path(models_dir)} and downloads are off. "
-            f"Download {variant.url} and save it as {local_variant_path(variant, models_dir)}, "
-            f"or allow downloads."
-        )
-    return download_variant(variant.name, models_dir, progress=progress, cache_dir=cache_dir), variant
+    found = find_or_download_variant(
+        variant,
+        [models_dir],
+        models_dir,
+        allow_download=allow_download,
+        progress=progress,
+        cache_dir=cache_dir,
+    )
+    return found, variant

@@ -1,56 +1,26 @@
 """The server side of the front end without ComfyUI: model list JSON (nodes/model_info.py) and preview files
-(nodes/previews.py), over a small stand-in for ComfyUI's ``folder_paths`` module."""
+(nodes/previews.py), over the stand-in ``folder_paths`` (tests/comfy_stand_ins.py)."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from comfy_stand_ins import use_folder_paths
 from PIL import Image
-
-# One stand-in module for the whole session (the node modules bind `folder_paths` when first imported);
-# each test points its functions at its own folders.
-folder_paths = sys.modules.setdefault("folder_paths", types.ModuleType("folder_paths"))
 
 
 @pytest.fixture
 def comfy_folders(tmp_path, monkeypatch):
     folders = {"birefnet": tmp_path / "models" / "birefnet", "BiRefNet": tmp_path / "extra" / "BiRefNet"}
-    for folder in folders.values():
-        folder.mkdir(parents=True)
-    temp = tmp_path / "temp"
-    temp.mkdir()
-
-    def files(name):
-        folder = folders.get(name)
-        return sorted(p.name for p in folder.iterdir() if p.is_file()) if folder else []
-
-    def full_path(name, filename):
-        path = folders.get(name, tmp_path / "none") / filename
-        return str(path) if path.is_file() else None
-
-    def save_image_path(prefix, output_dir, width=0, height=0):
-        return output_dir, prefix, 1, "", prefix
-
-    for attribute, value in {
-        "models_dir": str(tmp_path / "models"),
-        "folder_names_and_paths": {name: ([str(path)], {".safetensors"}) for name, path in folders.items()},
-        "add_model_folder_path": lambda name, path, is_default=False: None,
-        "get_filename_list": files,
-        "get_full_path": full_path,
-        "get_folder_paths": lambda name: [str(folders[name])] if name in folders else [],
-        "get_temp_directory": lambda: str(temp),
-        "get_output_directory": lambda: str(tmp_path / "output"),
-        "get_save_image_path": save_image_path,
-    }.items():
-        monkeypatch.setattr(folder_paths, attribute, value, raising=False)
-    return folders, temp
+    use_folder_paths(
+        monkeypatch, tmp_path, {name: [path] for name, path in folders.items()}, {".safetensors"}
+    )
+    return folders, tmp_path / "temp"
 
 
 def test_model_entries_say_local_file_variant_on_disk_and_download(comfy_folders):
@@ -97,7 +67,13 @@ def test_model_entries_say_local_file_variant_on_disk_and_download(comfy_folders
     assert rmbg["gated"] and rmbg["non_commercial"]
     assert entries["BiRefNet_dynamic"]["variant"]["resolution"] is None
     assert body["download_folder"] == str(folders["birefnet"])
-    assert body["folders"] == [str(folders["birefnet"]), str(folders["BiRefNet"])]
+    models = folders["birefnet"].parent  # the pack adds models/<name> after the paths already registered
+    assert body["folders"] == [
+        str(folders["birefnet"]),
+        str(folders["BiRefNet"]),
+        str(models / "BiRefNet"),
+        str(models / "background_removal"),
+    ]
 
 
 def test_swin_t_parameter_count_matches_the_lite_release():

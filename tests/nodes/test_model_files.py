@@ -1,81 +1,31 @@
-"""Model folders (nodes/model_files.py) against a stand-in ``folder_paths`` shaped like ComfyUI 0.38's.
-
-The stand-in registers ``background_removal`` the way core does: with the one ``supported_pt_extensions``
-set that ``checkpoints``, ``loras``... share. The real ComfyUI is exercised in tests/e2e.
+"""Model folders (nodes/model_files.py) against the stand-in ``folder_paths`` (tests/comfy_stand_ins.py), set
+up as in ComfyUI 0.38: core registers ``background_removal`` with the one ``supported_pt_extensions`` set that
+``checkpoints``, ``loras``... share. The real ComfyUI is exercised in tests/e2e.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
-import sys
-import types
 from pathlib import Path
 
 import pytest
 import torch
+from comfy_stand_ins import use_folder_paths
 from safetensors.torch import save_file
 
-
-def _stand_in_folder_paths(models_dir: str, shared_extensions: set[str]) -> types.ModuleType:
-    fp = types.ModuleType("folder_paths")
-    fp.models_dir = models_dir
-    fp.supported_pt_extensions = shared_extensions
-    fp.folder_names_and_paths = {
-        "checkpoints": ([os.path.join(models_dir, "checkpoints")], shared_extensions),
-        "background_removal": ([os.path.join(models_dir, "background_removal")], shared_extensions),
-    }
-
-    def add_model_folder_path(name, path, is_default=False):
-        if name in fp.folder_names_and_paths:
-            paths = fp.folder_names_and_paths[name][0]
-            if path not in paths:
-                paths.insert(0, path) if is_default else paths.append(path)
-        else:
-            fp.folder_names_and_paths[name] = ([path], set())
-
-    def get_folder_paths(name):
-        return fp.folder_names_and_paths[name][0][:]
-
-    def get_filename_list(name):
-        paths, extensions = fp.folder_names_and_paths[name]
-        found = set()
-        for path in paths:
-            if os.path.isdir(path):
-                for entry in os.listdir(path):
-                    if not extensions or os.path.splitext(entry)[1].lower() in extensions:
-                        found.add(entry)
-        return sorted(found)
-
-    def get_full_path(name, filename):
-        for path in fp.folder_names_and_paths[name][0]:
-            full = os.path.join(path, filename)
-            if os.path.isfile(full):
-                return full
-        return None
-
-    fp.add_model_folder_path = add_model_folder_path
-    fp.get_folder_paths = get_folder_paths
-    fp.get_filename_list = get_filename_list
-    fp.get_full_path = get_full_path
-    return fp
+from birefnet import VARIANTS, BiRefNetError
 
 
 @pytest.fixture
 def comfy(tmp_path, monkeypatch):
-    """(stand-in folder_paths, freshly imported nodes.model_files) with a shared extension set."""
+    """(stand-in folder_paths, nodes.model_files), core's folders sharing one extension set."""
     shared = {".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".sft"}
-    fp = _stand_in_folder_paths(str(tmp_path / "models"), shared)
-    monkeypatch.setitem(sys.modules, "folder_paths", fp)
-    # A fresh import bound to this stand-in, for this test only: later tests get the module they had before.
-    package = importlib.import_module("comfyui_birefnet_exact.nodes")
-    name = "comfyui_birefnet_exact.nodes.model_files"
-    monkeypatch.delitem(sys.modules, name, raising=False)
-    monkeypatch.delattr(package, "model_files", raising=False)
-    module = importlib.import_module(name)
-    monkeypatch.setattr(package, "model_files", module, raising=False)  # undone after the test
-    yield fp, module
-    sys.modules.pop(name, None)
+    models = tmp_path / "models"
+    folders = {name: [models / name] for name in ("checkpoints", "background_removal")}
+    fp = use_folder_paths(monkeypatch, tmp_path, folders, shared)
+    from comfyui_birefnet_exact.nodes import model_files
+
+    return fp, model_files
 
 
 def test_shared_extension_set_is_never_changed(comfy):
@@ -129,3 +79,28 @@ def test_list_hides_other_networks_and_keeps_birefnet_and_unknown_files(comfy, c
     assert names == ["birefnet.safetensors", "old.pth", "truncated.safetensors", "wrapped.safetensors"]
     assert "sam_vit_b.safetensors" in caplog.text and "Segment Anything" in caplog.text
     assert "birefnet.safetensors" in model_files.model_choices()[:4]
+
+
+def test_variant_is_taken_from_any_model_folder_else_the_error_says_how_to_get_it(comfy, tmp_path):
+    fp, model_files = comfy
+    with pytest.raises(BiRefNetError) as caught:
+        model_files.resolve_checkpoint("BiRefNet_lite", allow_download=False)
+    message = str(caught.value)
+    download_dir = Path(fp.models_dir) / "birefnet"
+    assert "BiRefNet_lite is not on disk and downloads are off" in message  # what tests/e2e look for
+    assert "Turn on 'allow_download' to fetch it" in message
+    assert str(download_dir / "BiRefNet_lite.safetensors") in message
+    assert all(str(folder) in message for folder in model_files.folder_dirs())
+
+    in_core_folder = Path(fp.models_dir) / "background_removal" / "BiRefNet_lite.safetensors"
+    _write(in_core_folder, ["bb.patch_embed.proj.weight"])
+    assert model_files.resolve_checkpoint("BiRefNet_lite", allow_download=False) == (
+        in_core_folder,
+        VARIANTS["BiRefNet_lite"],
+    )
+    assert model_files.resolve_checkpoint("BiRefNet_lite.safetensors", allow_download=False) == (
+        in_core_folder,
+        VARIANTS["BiRefNet_lite"],
+    )
+    with pytest.raises(BiRefNetError, match="'no-such.pth' was not found in .*background_removal"):
+        model_files.resolve_checkpoint("no-such.pth", allow_download=True)

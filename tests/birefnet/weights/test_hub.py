@@ -208,6 +208,50 @@ def test_resolve_model_errors(tmp_path):
         hub.resolve_model(tmp_path, models_dir, allow_download=True)
 
 
+def test_find_or_download_variant_takes_the_first_folder_holding_the_file(tmp_path, monkeypatch):
+    def no_hub(*args, **kwargs):
+        raise AssertionError("the hub must not be asked for a file that is already there")
+
+    monkeypatch.setattr(hub, "hf_hub_download", no_hub)
+    first, second, third = (tmp_path / name for name in ("first", "second", "third"))
+    first.mkdir()
+    (first / "unrelated.safetensors").write_bytes(b"x")
+    second.mkdir()
+    in_second = second / "birefnet_hr.safetensors"  # another spelling of the variant's name
+    save_file(TENSORS, str(in_second))
+    third.mkdir()
+    save_file(TENSORS, str(third / "BiRefNet_HR.safetensors"))
+    found = hub.find_or_download_variant(
+        "BiRefNet_HR", [first, str(second), third], tmp_path / "downloads", allow_download=True
+    )
+    assert found == in_second
+    assert hub.find_local_variant_in(VARIANTS["BiRefNet_HR"], [first, second]) == in_second
+    assert hub.find_local_variant_in(VARIANTS["BiRefNet_HR"], [first]) is None
+    assert not (tmp_path / "downloads").exists()
+
+
+def test_find_or_download_variant_with_downloads_off_says_where_and_how(tmp_path):
+    searched = [tmp_path / "a", tmp_path / "b"]
+    downloads = tmp_path / "downloads"
+    with pytest.raises(BiRefNetError) as caught:
+        hub.find_or_download_variant(
+            VARIANTS["BiRefNet_lite"],
+            searched,
+            downloads,
+            allow_download=False,
+            how_to_allow="Turn on 'allow_download'",
+        )
+    message = str(caught.value)
+    assert message.startswith("BiRefNet_lite is not on disk and downloads are off")
+    assert all(str(folder) in message for folder in searched)
+    assert "Turn on 'allow_download' to fetch it (ZhengPeng7/BiRefNet_lite, licence: MIT)" in message
+    assert str(downloads / "BiRefNet_lite.safetensors") in message
+    assert VARIANTS["BiRefNet_lite"].url in message
+    assert not downloads.exists()
+    with pytest.raises(BiRefNetError, match="Allow downloads to fetch it"):  # the default wording
+        hub.find_or_download_variant("BiRefNet_lite", searched, downloads, allow_download=False)
+
+
 def test_default_models_dir_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("BIREFNET_MODELS_DIR", str(tmp_path / "mine"))
     assert hub.default_models_dir() == tmp_path / "mine"

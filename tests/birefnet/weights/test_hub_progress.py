@@ -76,3 +76,31 @@ def test_stop_during_download_leaves_no_file_under_the_final_name(online, weight
         # The next run completes the file (huggingface_hub resumes its .incomplete blob).
         path = hub.download_variant("BiRefNet_lite", models, progress=False, cache_dir=online)
     assert path.read_bytes() == weights
+
+
+def test_find_or_download_variant_downloads_into_its_folder_with_progress(
+    online, weights, tmp_path, monkeypatch
+):
+    searched = [tmp_path / "empty", tmp_path / "other"]
+    searched[0].mkdir()
+    downloads = tmp_path / "downloads"
+    calls: list[tuple[int, int | None]] = []
+    with fake_hub({(REPO, "model.safetensors"): weights}) as server:
+        point_hub_at(server.url, monkeypatch)
+        path = hub.find_or_download_variant(
+            "BiRefNet_lite",
+            searched,
+            downloads,
+            allow_download=True,
+            progress=False,
+            cache_dir=online,
+            on_progress=lambda done, total: calls.append((done, total)),
+        )
+    assert path == downloads / "BiRefNet_lite.safetensors" and path.read_bytes() == weights
+    assert calls[-1] == (len(weights), len(weights))
+    # The next lookup finds it in the download folder when that is searched, without the hub.
+    monkeypatch.setattr(hub, "hf_hub_download", None)
+    assert (
+        hub.find_or_download_variant("BiRefNet_lite", [*searched, downloads], tmp_path, allow_download=True)
+        == path
+    )
