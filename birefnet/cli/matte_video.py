@@ -7,12 +7,7 @@ Ctrl-C stops after the current chunk and finishes each output written so far (pl
 from __future__ import annotations
 
 import argparse
-import contextlib
 import pathlib
-import signal
-import sys
-import threading
-from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import BiRefNetError
@@ -20,6 +15,7 @@ from ..video.writers import FORMATS, output_path
 from .options import add_model_options
 from .outputs import check_output_plan
 from .setup import check_resolution, prepare_run
+from .stopping import stop_between_chunks
 
 
 def add_matte_video_parser(commands: Any) -> None:
@@ -69,29 +65,6 @@ def add_matte_video_parser(commands: Any) -> None:
         "--no-edge-fix", action="store_true", help="write the source colours as they are (no blur-fusion fix)"
     )
     parser.set_defaults(handler=run_matte_video)
-
-
-@contextlib.contextmanager
-def stop_between_chunks() -> Iterator[Callable[[], None]]:
-    """Ctrl-C asks to stop after the current chunk (the part done is then finished cleanly); a second Ctrl-C
-    stops at once. Yields the check that matte_video calls between chunks."""
-    asked = threading.Event()
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        if asked.is_set():
-            raise KeyboardInterrupt
-        asked.set()
-        print("\nstopping after this chunk (Ctrl-C again to stop at once)", file=sys.stderr)
-
-    def check() -> None:
-        if asked.is_set():
-            raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield check
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def video_outputs(
