@@ -8,7 +8,7 @@ import pathlib
 from collections.abc import Callable, Mapping, Sequence
 
 from ..errors import BiRefNetError
-from ..video.writers import _temporary  # the one rule for temporary output names
+from ..video.writers import temporary_path  # the one rule for temporary output names
 
 
 def check_output_plan(
@@ -38,7 +38,7 @@ def write_atomically(final: pathlib.Path, write: Callable[[pathlib.Path], object
     suffix so encoders pick the format from it). If ``write`` raises (a damaged encoder, a full disk, Ctrl-C),
     the temporary file is deleted and the error goes on: ``final`` never holds a half-written file.
     """
-    temporary = _temporary(final)
+    temporary = temporary_path(final)
     try:
         write(temporary)
         os.replace(temporary, final)
