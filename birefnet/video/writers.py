@@ -111,6 +111,7 @@ def _has_encoder(av: Any, name: str) -> bool:
 
 
 def temporary_path(final: Path) -> Path:
+    """Where an output is written until it is complete: ``.<name>.partial<ext>`` beside ``final``."""
     return final.with_name(f".{final.name}.partial{final.suffix or ''}")
 
 
