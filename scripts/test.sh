@@ -23,4 +23,4 @@ if [[ $BIREFNET_E2E == 1 ]] && ! command -v chromium >/dev/null; then
     echo "warning: no chromium; the browser tests will fail (as root: apt-get install chromium)" >&2
   fi
 fi
-"$py" -m pytest "$@"
+"$py" -m pytest --durations=15 "$@"
