@@ -7,6 +7,7 @@ import pathlib
 from typing import Any
 
 from ..errors import BiRefNetError
+from .detail import add_detail_options, check_detail_options, segmenter
 from .options import add_model_options
 from .outputs import check_output_plan
 from .setup import check_resolution, prepare_run
@@ -28,6 +29,7 @@ def add_cutout_parser(commands: Any) -> None:
     )
     cutout.add_argument("--out", required=True, type=pathlib.Path, metavar="DIR", help="output folder")
     cutout.add_argument("--batch-size", type=int, default=1, metavar="N", help="images per forward pass (1)")
+    add_detail_options(cutout)
     cutout.set_defaults(handler=run_cutout)
 
 
@@ -44,17 +46,18 @@ def run_cutout(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from ..inference.predict import predict
     from .images import collect_image_files, load_rgb_image, mask_to_uint8, save_cutout, save_mask
 
     if args.batch_size < 1:
         raise BiRefNetError(f"--batch-size must be at least 1, got {args.batch_size}.")
     resolution = check_resolution(args.resolution)
+    detail = check_detail_options(args)
     files = collect_image_files(args.inputs)
     outputs = cutout_outputs(files, args.out)
     model, dtype = prepare_run(args)
 
     with tqdm(total=len(files), unit="image", desc="cutout") as bar:
+        predict = segmenter(detail, args.tile_overlap, bar)  # --detail: predict_detailed, tiles on the bar
         for start in range(0, len(files), args.batch_size):
             window = list(range(start, min(start + args.batch_size, len(files))))
             images = {i: load_rgb_image(files[i]) for i in window}
