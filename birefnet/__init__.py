@@ -9,7 +9,7 @@ matting) and ``cli`` (``python -m birefnet``).
 from .errors import BiRefNetError
 from .inference.compile import compile_model, is_compiled
 from .inference.crops import predict_crops
-from .inference.detail import MAX_DETAIL_SIDE, MIN_DETAIL_SIDE, predict_detailed
+from .inference.detail import DEFAULT_TILE_OVERLAP, MAX_DETAIL_SIDE, MIN_DETAIL_SIDE, predict_detailed
 from .inference.precision import (
     PRECISIONS,
     choose_precision,
@@ -63,6 +63,7 @@ __all__ = [
     "BACKGROUNDS",
     "CHECKPOINT_SUFFIXES",
     "DEFAULT_DYNAMIC_LONG_SIDE",
+    "DEFAULT_TILE_OVERLAP",
     "DYNAMIC_MAX_SIDE",
     "DYNAMIC_MIN_SIDE",
     "FIT_MODES",
