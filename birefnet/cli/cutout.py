@@ -1,16 +1,26 @@
-"""``python -m birefnet cutout``: background removal on image files (``<stem>.png`` RGBA + ``<stem>_mask.png``)."""
+"""``python -m birefnet cutout``: background removal on image files (``<stem>.png`` RGBA + ``<stem>_mask.png``).
+
+A batch job (``batch.BatchJob``): an image that cannot be read or written is reported and the rest goes on
+(exit code 1 at the end); Ctrl-C stops between images (exit code 130); --skip-existing, --manifest and the
+torchrun split as described there.
+"""
 
 from __future__ import annotations
 
 import argparse
 import pathlib
+import time
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import BiRefNetError
+from .batch import BatchJob, Job, add_batch_options, failure_reason
 from .detail import add_detail_options, check_detail_options, segmenter
 from .options import add_model_options
-from .outputs import check_output_plan
+from .outputs import check_output_plan, write_atomically
+from .ranks import Rank
 from .setup import check_resolution, prepare_run
+from .stopping import stop_between_chunks
 
 
 def add_cutout_parser(commands: Any) -> None:
@@ -29,58 +39,97 @@ def add_cutout_parser(commands: Any) -> None:
     )
     cutout.add_argument("--out", required=True, type=pathlib.Path, metavar="DIR", help="output folder")
     cutout.add_argument("--batch-size", type=int, default=1, metavar="N", help="images per forward pass (1)")
+    add_batch_options(cutout)
     add_detail_options(cutout)
     cutout.set_defaults(handler=run_cutout)
 
 
-def cutout_outputs(
-    files: list[pathlib.Path], out_dir: pathlib.Path
-) -> list[tuple[pathlib.Path, pathlib.Path]]:
-    """(cut-out, mask) paths per input; refuses name clashes and overwriting an input."""
-    outputs = [(out_dir / f"{f.stem}.png", out_dir / f"{f.stem}_mask.png") for f in files]
-    check_output_plan(files, [{"cutout": c, "mask": m} for c, m in outputs], "image")
+def cutout_outputs(files: list[pathlib.Path], out_dir: pathlib.Path) -> list[dict[str, pathlib.Path]]:
+    """{"cutout": path, "mask": path} per input; refuses name clashes and overwriting an input."""
+    outputs = [{"cutout": out_dir / f"{f.stem}.png", "mask": out_dir / f"{f.stem}_mask.png"} for f in files]
+    check_output_plan(files, outputs, "image")
     return outputs
 
 
 def run_cutout(args: argparse.Namespace) -> int:
-    import torch
     from tqdm import tqdm
 
-    from .images import collect_image_files, load_rgb_image, mask_to_uint8, save_cutout, save_mask
+    from .images import collect_image_files
 
     if args.batch_size < 1:
         raise BiRefNetError(f"--batch-size must be at least 1, got {args.batch_size}.")
     resolution = check_resolution(args.resolution)
     detail = check_detail_options(args)
     files = collect_image_files(args.inputs)
-    outputs = cutout_outputs(files, args.out)
-    model, dtype = prepare_run(args)
+    rank = Rank.from_env()
+    jobs = list(zip(files, cutout_outputs(files, args.out), strict=True))
+    model, dtype = prepare_run(args, rank)
+    job = BatchJob(jobs, args, rank)
 
-    with tqdm(total=len(files), unit="image", desc="cutout") as bar:
-        predict = segmenter(detail, args.tile_overlap, bar)  # --detail: predict_detailed, tiles on the bar
-        for start in range(0, len(files), args.batch_size):
-            window = list(range(start, min(start + args.batch_size, len(files))))
-            images = {i: load_rgb_image(files[i]) for i in window}
-            by_size: dict[tuple[int, int], list[int]] = {}
-            for i in window:
-                by_size.setdefault(images[i].size, []).append(i)
-            for indices in by_size.values():
-                try:
-                    masks = predict(
-                        model,
-                        [images[i] for i in indices],
-                        resolution,
-                        batch_size=args.batch_size,
-                        dtype=dtype,
-                    )
-                except torch.cuda.OutOfMemoryError as error:
-                    raise BiRefNetError(
-                        "Out of GPU memory: use --batch-size 1, a smaller --resolution or --precision fp16."
-                    ) from error
-                for i, mask in zip(indices, masks, strict=True):
-                    alpha = mask_to_uint8(mask)
-                    cutout_path, mask_path = outputs[i]
-                    save_cutout(images[i], alpha, cutout_path)
-                    save_mask(alpha, mask_path)
-                    bar.update(1)
-    return 0
+    with (
+        stop_between_chunks("image") as between_images,
+        tqdm(total=len(job.jobs), unit="image", desc="cutout") as bar,
+    ):
+        segment = segmenter(detail, args.tile_overlap, bar)  # --detail: predict_detailed, tiles on the bar
+        pending = list(job.pending())
+        bar.update(len(job.jobs) - len(pending))
+        try:
+            for start in range(0, len(pending), args.batch_size):
+                between_images()
+                cut_out_window(
+                    model, pending[start : start + args.batch_size], resolution, dtype, job, segment=segment
+                )
+                bar.update(len(pending[start : start + args.batch_size]))
+        except KeyboardInterrupt:
+            job.finish(interrupted=True)
+            raise
+    return job.finish()
+
+
+def cut_out_window(
+    model: Any, window: list[Job], resolution: Any, dtype: Any, job: BatchJob, segment: Any = None
+) -> None:
+    """Read, segment and write one window of --batch-size images; each image that fails is recorded as
+    failed (same-size images share a forward pass, so a failing pass fails all of them). ``segment``: what
+    computes the masks, called as ``predict`` (default: ``predict``; --detail: see ``detail.segmenter``)."""
+    from ..inference.predict import predict
+
+    segment = predict if segment is None else segment
+    from .images import load_rgb_image
+
+    started = time.monotonic()
+    images = {}
+    for source, outputs in window:
+        try:
+            images[source] = load_rgb_image(source)
+        except BiRefNetError as error:
+            job.record(source, outputs, "failed", str(error), started)
+    by_size: dict[tuple[int, int], list[Job]] = {}
+    for source, outputs in window:
+        if source in images:
+            by_size.setdefault(images[source].size, []).append((source, outputs))
+    for group in by_size.values():
+        try:
+            masks = segment(
+                model, [images[s] for s, _ in group], resolution, batch_size=len(group), dtype=dtype
+            )
+        except Exception as error:  # noqa: BLE001 - out of memory, a size the model refuses: fail these only
+            for source, outputs in group:
+                job.record(source, outputs, "failed", failure_reason(error), started)
+            continue
+        for (source, outputs), mask in zip(group, masks, strict=True):
+            try:
+                write_cutout(images[source], mask, outputs)
+            except Exception as error:  # noqa: BLE001 - a full disk, a file in the way: fail this image only
+                job.record(source, outputs, "failed", f"cannot write: {failure_reason(error)}", started)
+            else:
+                job.record(source, outputs, "done", None, started)
+
+
+def write_cutout(image: Any, mask: Any, outputs: Mapping[str, pathlib.Path]) -> None:
+    """The RGBA cut-out and the grey mask of one image, each under a temporary name until complete."""
+    from .images import mask_to_uint8, save_cutout, save_mask
+
+    alpha = mask_to_uint8(mask)
+    write_atomically(outputs["cutout"], lambda path: save_cutout(image, alpha, path))
+    write_atomically(outputs["mask"], lambda path: save_mask(alpha, path))

@@ -1,25 +1,30 @@
 """``python -m birefnet matte-video ...``: stream videos of any length through BiRefNet (see ``birefnet.video``).
 
-Ctrl-C stops after the current chunk and finishes each output written so far (playable, shorter) as
-``<name>_interrupted<ext>``, exit code 130; a second Ctrl-C stops at once.
+A batch job over the input videos (``batch.BatchJob``): a video that fails (damaged, unreadable) is
+reported, its partial outputs deleted, and the next one goes on (exit code 1 at the end); --skip-existing,
+--manifest and the torchrun split as described there. Ctrl-C stops after the current chunk and finishes each
+output written so far (playable, shorter) as ``<name>_interrupted<ext>``, exit code 130; a second Ctrl-C
+stops at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import pathlib
-import signal
-import sys
-import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import BiRefNetError
 from ..video.writers import FORMATS, output_path
+from .batch import BatchJob, add_batch_options, failure_reason
 from .options import add_model_options
 from .outputs import check_output_plan
+from .ranks import Rank
 from .setup import check_resolution, prepare_run
+from .stopping import stop_between_chunks
+
+INTERRUPTED = "interrupted: the part done is kept as <name>_interrupted (rerun to redo this video)"
 
 
 def add_matte_video_parser(commands: Any) -> None:
@@ -68,30 +73,8 @@ def add_matte_video_parser(commands: Any) -> None:
     parser.add_argument(
         "--no-edge-fix", action="store_true", help="write the source colours as they are (no blur-fusion fix)"
     )
+    add_batch_options(parser)
     parser.set_defaults(handler=run_matte_video)
-
-
-@contextlib.contextmanager
-def stop_between_chunks() -> Iterator[Callable[[], None]]:
-    """Ctrl-C asks to stop after the current chunk (the part done is then finished cleanly); a second Ctrl-C
-    stops at once. Yields the check that matte_video calls between chunks."""
-    asked = threading.Event()
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        if asked.is_set():
-            raise KeyboardInterrupt
-        asked.set()
-        print("\nstopping after this chunk (Ctrl-C again to stop at once)", file=sys.stderr)
-
-    def check() -> None:
-        if asked.is_set():
-            raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield check
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def video_outputs(
@@ -104,10 +87,8 @@ def video_outputs(
 
 
 def run_matte_video(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from ..matting.composite import parse_color
-    from ..video import check_encoder, matte_video
+    from ..video import check_encoder
 
     formats = list(dict.fromkeys(args.formats or ["webm"]))
     for fmt in formats:
@@ -129,32 +110,60 @@ def run_matte_video(args: argparse.Namespace) -> int:
         "feather_sigma": args.feather,
         "temporal_radius": args.temporal_radius,
     }
-    model, dtype = prepare_run(args)
+    rank = Rank.from_env()
+    model, dtype = prepare_run(args, rank)
+    job = BatchJob(list(zip(files, outputs, strict=True)), args, rank)
+    settings = {
+        "resolution": resolution,
+        "batch_size": args.batch_size,
+        "dtype": dtype,
+        "refine": refine,
+        "color": color,
+        "fix_edge_colors": not args.no_edge_fix,
+        "start": args.start,
+        "duration": args.duration,
+    }
+    with stop_between_chunks() as between_chunks:
+        try:
+            for source, paths in job.pending():
+                between_chunks()  # a Ctrl-C that came between two videos
+                started = time.monotonic()
+                try:
+                    result = matte_one_video(model, source, paths, settings, between_chunks)
+                except KeyboardInterrupt:
+                    job.record(source, paths, "failed", INTERRUPTED, started)
+                    raise
+                except Exception as error:  # matte_video deleted its partial outputs; the next video goes on
+                    job.record(source, paths, "failed", failure_reason(error), started)
+                    continue
+                job.record(source, paths, "done", None, started)
+                for path in result.paths.values():
+                    print(f"wrote {path} ({result.frames} frames)")
+        except KeyboardInterrupt:
+            job.finish(interrupted=True)
+            raise
+    return job.finish()
 
-    for source, paths in zip(files, outputs, strict=True):
-        with tqdm(unit="frame", desc=source.name, dynamic_ncols=True) as bar:
 
-            def on_progress(done: int, total: int | None, bar: Any = bar) -> None:
-                if total is not None and bar.total != max(total, done):
-                    bar.total = max(total, done)
-                bar.update(done - bar.n)
+def matte_one_video(
+    model: Any,
+    source: pathlib.Path,
+    paths: dict[str, pathlib.Path],
+    settings: dict[str, Any],
+    between_chunks: Callable[[], None],
+) -> Any:
+    """``matte_video`` on one file with a progress bar of frames."""
+    from tqdm import tqdm
 
-            with stop_between_chunks() as between_chunks:
-                result = matte_video(
-                    model,
-                    source,
-                    paths,
-                    resolution=resolution,
-                    batch_size=args.batch_size,
-                    dtype=dtype,
-                    refine=refine,
-                    color=color,
-                    fix_edge_colors=not args.no_edge_fix,
-                    start=args.start,
-                    duration=args.duration,
-                    progress=on_progress,
-                    between_chunks=between_chunks,
-                )
-        for path in result.paths.values():
-            print(f"wrote {path} ({result.frames} frames)")
-    return 0
+    from ..video import matte_video
+
+    with tqdm(unit="frame", desc=source.name, dynamic_ncols=True) as bar:
+
+        def on_progress(done: int, total: int | None) -> None:
+            if total is not None and bar.total != max(total, done):
+                bar.total = max(total, done)
+            bar.update(done - bar.n)
+
+        return matte_video(
+            model, source, paths, progress=on_progress, between_chunks=between_chunks, **settings
+        )

@@ -1,12 +1,14 @@
-"""Output files of a command-line run, planned before any work: no two inputs write the same file, and no
-output overwrites an input."""
+"""Output files of a command-line run: planned before any work (no two inputs write the same file, no output
+overwrites an input), written under a temporary name and renamed when complete, and found on a rerun."""
 
 from __future__ import annotations
 
+import os
 import pathlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ..errors import BiRefNetError
+from ..video.writers import temporary_path  # the one rule for temporary output names
 
 
 def check_output_plan(
@@ -27,3 +29,25 @@ def check_output_plan(
             seen[path] = source
             if path.resolve() in inputs:
                 raise BiRefNetError(f"Writing {path} would overwrite an input {what}: choose another --out.")
+
+
+def write_atomically(final: pathlib.Path, write: Callable[[pathlib.Path], object]) -> pathlib.Path:
+    """Call ``write(temporary)`` and rename the temporary file to ``final`` once it returns.
+
+    The temporary name is the video writers' (``.<name>.partial<suffix>`` beside ``final``: hidden, same
+    suffix so encoders pick the format from it). If ``write`` raises (a damaged encoder, a full disk, Ctrl-C),
+    the temporary file is deleted and the error goes on: ``final`` never holds a half-written file.
+    """
+    temporary = temporary_path(final)
+    try:
+        write(temporary)
+        os.replace(temporary, final)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return final
+
+
+def outputs_exist(paths: Mapping[str, pathlib.Path]) -> bool:
+    """Whether every output of one input is there under its final name (``--skip-existing``)."""
+    return all(path.exists() for path in paths.values())

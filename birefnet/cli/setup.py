@@ -8,16 +8,22 @@ import sys
 from typing import Any
 
 from ..errors import BiRefNetError
+from .ranks import Rank
 
 
-def choose_device(name: str) -> Any:
-    """torch.device for ``--device`` auto / cpu / cuda."""
+def choose_device(name: str, rank: Rank | None = None) -> Any:
+    """torch.device for ``--device`` auto / cpu / cuda; under torchrun each rank takes its own GPU
+    (``cuda:LOCAL_RANK``, see ``Rank.cuda_index``)."""
     import torch
 
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
         raise BiRefNetError("--device cuda was asked but PyTorch sees no CUDA GPU; use --device cpu.")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and rank is not None and rank.distributed:
+        device = torch.device("cuda", rank.cuda_index(torch.cuda.device_count()))
+        torch.cuda.set_device(device)
+        return device
     return torch.device(name)
 
 
@@ -56,9 +62,10 @@ def load(args: argparse.Namespace, device: Any, dtype: Any) -> Any:
     return model
 
 
-def prepare_run(args: argparse.Namespace) -> tuple[Any, Any]:
-    """(model, compute dtype) from the model options, compiled if asked; creates ``--out``."""
-    device = choose_device(args.device)
+def prepare_run(args: argparse.Namespace, rank: Rank | None = None) -> tuple[Any, Any]:
+    """(model, compute dtype) from the model options, compiled if asked, on this rank's device; creates
+    ``--out``."""
+    device = choose_device(args.device, rank)
     weight_dtype, compute_dtype = choose_dtypes(args.precision, device)
     model = load(args, device, weight_dtype)
     if args.compile:

@@ -110,7 +110,8 @@ def _has_encoder(av: Any, name: str) -> bool:
     return True
 
 
-def _temporary(final: Path) -> Path:
+def temporary_path(final: Path) -> Path:
+    """Where an output is written until it is complete: ``.<name>.partial<ext>`` beside ``final``."""
     return final.with_name(f".{final.name}.partial{final.suffix or ''}")
 
 
@@ -126,7 +127,7 @@ class Writer:
 
     def __init__(self, final: Path) -> None:
         self.final = Path(final)
-        self.temporary = _temporary(self.final)
+        self.temporary = temporary_path(self.final)
         _remove(self.temporary)
         self.frames = 0
 

@@ -138,6 +138,11 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=20)
 
 
+def _device_args() -> list[str]:
+    """``--cpu``, unless BIREFNET_E2E_GPU=1 (scripts/gpu_check.sh): then ComfyUI uses its GPU."""
+    return [] if os.environ.get("BIREFNET_E2E_GPU") == "1" else ["--cpu"]
+
+
 @contextmanager
 def start_comfy_server(
     tmp_path_factory, extra_args: Sequence[str] = (), name: str = "comfy-base", coexistence: bool = False
@@ -165,7 +170,7 @@ def start_comfy_server(
     port = _free_port()
     log = base / "comfyui.log"
     command = [
-        str(comfy_python), "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port),
+        str(comfy_python), "main.py", *_device_args(), "--listen", "127.0.0.1", "--port", str(port),
         "--base-directory", str(base), "--extra-model-paths-config", str(extra_yaml),
         "--database-url", "sqlite:///:memory:", "--disable-auto-launch", *extra_args,
     ]  # fmt: skip

@@ -50,3 +50,20 @@ def test_bad_detail_settings_are_user_errors(tmp_path, tiny_checkpoint, capsys, 
     ]
     assert main([*args, "--resolution", "64", "--device", "cpu", "--no-download", *extra]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_overlap_as_large_as_the_tile_fails_the_image_with_the_reason(tmp_path, tiny_checkpoint, capsys):
+    Image.new("RGB", (200, 120)).save(tmp_path / "photo.png")
+    args = [
+        "cutout",
+        str(tmp_path / "photo.png"),
+        "--model",
+        str(tiny_checkpoint),
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    settings = ["--resolution", "64", "--device", "cpu", "--no-download", "--detail", "native"]
+    assert main([*args, *settings, "--tile-overlap", "64"]) == 1  # the tile size is known once the model is
+    assert (
+        "tile_overlap 64 px must be at least 0 and less than the tile size 64x64" in capsys.readouterr().err
+    )
