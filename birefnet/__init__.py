@@ -2,12 +2,14 @@
 
 The public API: what the nodes, the command line and training use. The sub-packages show the jobs:
 ``network`` (the nn.Modules), ``weights`` (files, variants, downloads), ``inference`` (sizes, predict,
-precision, compile), ``matting`` (refine, temporal smoothing, compositing), ``video`` (streaming video
+detail tiles, precision, compile), ``matting`` (refine, temporal smoothing, compositing), ``video`` (streaming video
 matting) and ``cli`` (``python -m birefnet``).
 """
 
 from .errors import BiRefNetError
 from .inference.compile import compile_model, is_compiled
+from .inference.crops import predict_crops
+from .inference.detail import DEFAULT_TILE_OVERLAP, MAX_DETAIL_SIDE, MIN_DETAIL_SIDE, predict_detailed
 from .inference.precision import (
     PRECISIONS,
     choose_precision,
@@ -61,11 +63,14 @@ __all__ = [
     "BACKGROUNDS",
     "CHECKPOINT_SUFFIXES",
     "DEFAULT_DYNAMIC_LONG_SIDE",
+    "DEFAULT_TILE_OVERLAP",
     "DYNAMIC_MAX_SIDE",
     "DYNAMIC_MIN_SIDE",
     "FIT_MODES",
     "FORMATS",
     "KERNEL_OPS",
+    "MAX_DETAIL_SIDE",
+    "MIN_DETAIL_SIDE",
     "PATCH_ORDERS",
     "PRECISIONS",
     "VARIANTS",
@@ -108,6 +113,8 @@ __all__ = [
     "parse_resolution",
     "parse_size",
     "predict",
+    "predict_crops",
+    "predict_detailed",
     "read_safetensors_header",
     "read_state_dict",
     "refine_mask",

@@ -19,6 +19,7 @@ import comfy.utils
 import torch
 
 from ..birefnet import (
+    DEFAULT_TILE_OVERLAP,
     DYNAMIC_MAX_SIDE,
     DYNAMIC_MIN_SIDE,
     BiRefNetError,
@@ -32,6 +33,7 @@ from ..birefnet import (
     load_model,
     model_input_size,
     predict,
+    predict_detailed,
 )
 from .comfy_compat import resolve_gpu_device
 from .model_files import resolve_checkpoint
@@ -215,10 +217,14 @@ def segment(
     resolution: Resolution,
     batch_size: int,
     dynamic_long_side: int = 1024,
+    detail: int | str | None = None,
+    tile_overlap: int = DEFAULT_TILE_OVERLAP,
 ) -> torch.Tensor:
     """MASK ``[B, H, W]`` (1 = foreground, on the CPU) of a ComfyUI IMAGE ``[B, H, W, C]``.
 
     Chunks of ``batch_size`` frames; a ComfyUI progress bar; Stop (interrupt) is honoured between chunks.
+    ``detail`` (None: off): ``birefnet.predict_detailed`` with tiles of ``tile_overlap``; the bar counts the
+    images' coarse passes and then the tiles, and Stop works between tiles.
     """
     make_ready(
         handle,
@@ -227,12 +233,12 @@ def segment(
         min(batch_size, image.shape[0]),
         dynamic_long_side,
     )
-    return predict(
-        handle.model,
-        image,
-        resolution,
-        batch_size=batch_size,
-        dtype=handle.compute_dtype,
-        progress=progress_callback(image.shape[0]),
-        dynamic_long_side=dynamic_long_side,
-    )
+    settings = {
+        "batch_size": batch_size,
+        "dtype": handle.compute_dtype,
+        "progress": progress_callback(image.shape[0]),
+        "dynamic_long_side": dynamic_long_side,
+    }
+    if detail is None:
+        return predict(handle.model, image, resolution, **settings)
+    return predict_detailed(handle.model, image, detail, resolution, tile_overlap=tile_overlap, **settings)

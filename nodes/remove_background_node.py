@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
+from ..birefnet import DEFAULT_TILE_OVERLAP
 from .comfy_compat import SEARCH_ALIASES, schema_kwargs
 from .comfy_types import CATEGORY
 from .cutout import cut_out
+from .detail_inputs import DEFAULT_DETAIL_LONG_SIDE, detail_argument, detail_inputs
 from .model_handle import BiRefNetHandle, load_handle, segment
 from .options import check_segment_image
 from .previews import cutout_preview
@@ -42,15 +44,31 @@ class BiRefNetRemoveBackground(io.ComfyNode):
                 io.Image.Input("image"),
                 model_choice_input(preferred="BiRefNet"),
                 allow_download_input(),
+                *detail_inputs(),
             ],
             outputs=[io.Image.Output(display_name="image"), io.Mask.Output(display_name="mask")],
             hidden=[io.Hidden.unique_id],
         )
 
     @classmethod
-    def execute(cls, image, model: str, allow_download: bool) -> io.NodeOutput:
+    def execute(
+        cls,
+        image,
+        model: str,
+        allow_download: bool,
+        detail: str = "off",
+        detail_long_side: int = DEFAULT_DETAIL_LONG_SIDE,
+        tile_overlap: int = DEFAULT_TILE_OVERLAP,
+    ) -> io.NodeOutput:
         check_segment_image(image)
         handle = _model(model, allow_download, cls.hidden.unique_id)
-        mask = segment(handle, image, None, batch_size=DEFAULT_BATCH_SIZE)
+        mask = segment(
+            handle,
+            image,
+            None,
+            batch_size=DEFAULT_BATCH_SIZE,
+            detail=detail_argument(detail, detail_long_side),
+            tile_overlap=tile_overlap,
+        )
         rgba, _ = cut_out(image, mask, background="transparent", fix_edge_colors=True)
         return io.NodeOutput(rgba, mask, ui=cutout_preview(image, rgba))

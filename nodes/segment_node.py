@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
+from ..birefnet import DEFAULT_TILE_OVERLAP
 from .comfy_compat import SEARCH_ALIASES, schema_kwargs
 from .comfy_types import CATEGORY, BiRefNetModel
+from .detail_inputs import DEFAULT_DETAIL_LONG_SIDE, detail_argument, detail_inputs
 from .model_handle import segment
 from .options import check_segment_image, resolution_argument
 from .previews import mask_preview
@@ -31,16 +33,33 @@ class BiRefNetSegment(io.ComfyNode):
                 io.Image.Input("image"),
                 *resolution_inputs(),
                 batch_size_input(),
+                *detail_inputs(),
             ],
             outputs=[io.Mask.Output(display_name="mask")],
         )
 
     @classmethod
     def execute(
-        cls, model, image, resolution: str, width: int, height: int, dynamic_long_side: int, batch_size: int
+        cls,
+        model,
+        image,
+        resolution: str,
+        width: int,
+        height: int,
+        dynamic_long_side: int,
+        batch_size: int,
+        detail: str = "off",
+        detail_long_side: int = DEFAULT_DETAIL_LONG_SIDE,
+        tile_overlap: int = DEFAULT_TILE_OVERLAP,
     ) -> io.NodeOutput:
         check_segment_image(image)
         mask = segment(
-            model, image, resolution_argument(resolution, width, height), batch_size, dynamic_long_side
+            model,
+            image,
+            resolution_argument(resolution, width, height),
+            batch_size,
+            dynamic_long_side,
+            detail=detail_argument(detail, detail_long_side),
+            tile_overlap=tile_overlap,
         )
         return io.NodeOutput(mask, ui=mask_preview(mask, image))

@@ -1,5 +1,6 @@
 """Widget inputs that more than one node shows, defined once so that their ranges, defaults and tooltips cannot
-drift apart (the model-input size widgets have their own owner, ``resolution_inputs.py``).
+drift apart (the model-input size widgets have their own owner, ``resolution_inputs.py``, and so have the
+detail-tile widgets, ``detail_inputs.py``).
 
 Ranges are the widest any node had, so every saved workflow still validates. Who shows what:
 

@@ -4,13 +4,21 @@
 // workflow (widgets_values) and in API prompts. Both front ends are told: the classic LiteGraph canvas
 // reads `widget.hidden`, the Vue node renderer ("Nodes 2.0") reads `widget.options.hidden`.
 
+// The detail-tile widgets (Segment, Remove background): shown only when detail is on.
+const DETAIL_TILE_RULES = [
+  { widget: "detail_long_side", when: "detail", show: (v) => v === "custom" },
+  { widget: "tile_overlap", when: "detail", show: (v) => v !== "off" },
+];
+
 // node type -> [{ widget, when, show(value) }]; `when` is the controlling widget's name.
 export const CONDITIONAL_WIDGETS = {
   BiRefNetExactSegment: [
     { widget: "width", when: "resolution", show: (v) => v === "custom" },
     { widget: "height", when: "resolution", show: (v) => v === "custom" },
     { widget: "dynamic_long_side", when: "resolution", show: (v) => v === "dynamic" },
+    ...DETAIL_TILE_RULES,
   ],
+  BiRefNetExactRemoveBackground: [...DETAIL_TILE_RULES],
   BiRefNetExactComposite: [
     { widget: "color", when: "background", show: (v) => v === "color" },
     { widget: "fit", when: "background", show: (v) => v === "image" },

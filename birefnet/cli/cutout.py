@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import BiRefNetError
 from .batch import BatchJob, Job, add_batch_options, failure_reason
+from .detail import add_detail_options, check_detail_options, segmenter
 from .options import add_model_options
 from .outputs import check_output_plan, write_atomically
 from .ranks import Rank
@@ -39,6 +40,7 @@ def add_cutout_parser(commands: Any) -> None:
     cutout.add_argument("--out", required=True, type=pathlib.Path, metavar="DIR", help="output folder")
     cutout.add_argument("--batch-size", type=int, default=1, metavar="N", help="images per forward pass (1)")
     add_batch_options(cutout)
+    add_detail_options(cutout)
     cutout.set_defaults(handler=run_cutout)
 
 
@@ -57,6 +59,7 @@ def run_cutout(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise BiRefNetError(f"--batch-size must be at least 1, got {args.batch_size}.")
     resolution = check_resolution(args.resolution)
+    detail = check_detail_options(args)
     files = collect_image_files(args.inputs)
     rank = Rank.from_env()
     jobs = list(zip(files, cutout_outputs(files, args.out), strict=True))
@@ -67,12 +70,15 @@ def run_cutout(args: argparse.Namespace) -> int:
         stop_between_chunks("image") as between_images,
         tqdm(total=len(job.jobs), unit="image", desc="cutout") as bar,
     ):
+        segment = segmenter(detail, args.tile_overlap, bar)  # --detail: predict_detailed, tiles on the bar
         pending = list(job.pending())
         bar.update(len(job.jobs) - len(pending))
         try:
             for start in range(0, len(pending), args.batch_size):
                 between_images()
-                cut_out_window(model, pending[start : start + args.batch_size], resolution, dtype, job)
+                cut_out_window(
+                    model, pending[start : start + args.batch_size], resolution, dtype, job, segment=segment
+                )
                 bar.update(len(pending[start : start + args.batch_size]))
         except KeyboardInterrupt:
             job.finish(interrupted=True)
@@ -80,10 +86,15 @@ def run_cutout(args: argparse.Namespace) -> int:
     return job.finish()
 
 
-def cut_out_window(model: Any, window: list[Job], resolution: Any, dtype: Any, job: BatchJob) -> None:
+def cut_out_window(
+    model: Any, window: list[Job], resolution: Any, dtype: Any, job: BatchJob, segment: Any = None
+) -> None:
     """Read, segment and write one window of --batch-size images; each image that fails is recorded as
-    failed (same-size images share a forward pass, so a failing pass fails all of them)."""
+    failed (same-size images share a forward pass, so a failing pass fails all of them). ``segment``: what
+    computes the masks, called as ``predict`` (default: ``predict``; --detail: see ``detail.segmenter``)."""
     from ..inference.predict import predict
+
+    segment = predict if segment is None else segment
     from .images import load_rgb_image
 
     started = time.monotonic()
@@ -99,7 +110,7 @@ def cut_out_window(model: Any, window: list[Job], resolution: Any, dtype: Any, j
             by_size.setdefault(images[source].size, []).append((source, outputs))
     for group in by_size.values():
         try:
-            masks = predict(
+            masks = segment(
                 model, [images[s] for s, _ in group], resolution, batch_size=len(group), dtype=dtype
             )
         except Exception as error:  # noqa: BLE001 - out of memory, a size the model refuses: fail these only

@@ -98,7 +98,21 @@ class _ImageSource:
         self.count, self.height, self.width = n, h, w
 
     def chunk(self, start: int, stop: int, device: torch.device) -> torch.Tensor:
-        part = self.data[start:stop]
+        return self._to_rgb_float(self.data[start:stop], start, stop, device)
+
+    def crop(self, index: int, box: tuple[int, int, int, int], device: torch.device) -> torch.Tensor:
+        """Image `index` cut to `box` = (top, left, bottom, right) pixels: float32 RGB `[1, 3, h, w]` in 0..1.
+
+        Only the crop is converted to float, so a large uint8 image never exists as a whole float copy.
+        """
+        top, left, bottom, right = box
+        part = self.data[index : index + 1]
+        part = (
+            part[:, top:bottom, left:right] if self.layout == "NHWC" else part[:, :, top:bottom, left:right]
+        )
+        return self._to_rgb_float(part, index, index + 1, device)
+
+    def _to_rgb_float(self, part: Any, start: int, stop: int, device: torch.device) -> torch.Tensor:
         if isinstance(part, np.ndarray):
             if part.dtype == np.uint16:
                 part = part.astype(np.float32) / 65535.0
@@ -197,31 +211,10 @@ def predict(
         runs under autocast with a float32 input.
     progress: called as progress(done, total) after each chunk.
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise BiRefNetError(f"batch_size must be a positive whole number, got {batch_size!r}.")
+    check_batch_size(batch_size)
     source = _ImageSource(images)
     width, height = model_input_size(resolution, model, (source.height, source.width), dynamic_long_side)
-    model_device, model_dtype = _model_device_dtype(model)
-    device = model_device if device is None else torch.device(device)
-    if device.type != model_device.type or (device.index is not None and device != model_device):
-        raise BiRefNetError(
-            f"The model is on {model_device} but device={device} was asked: move it with model.to()."
-        )
-    dtype = model_dtype if dtype is None else dtype
-    if dtype != model_dtype and not (
-        model_dtype == torch.float32 and dtype in (torch.float16, torch.bfloat16)
-    ):
-        raise BiRefNetError(
-            f"The model's parameters are {model_dtype} but dtype={dtype} was asked: convert it with model.to({dtype})."
-        )
-    if (message := cpu_emulation_message(dtype, device)) is not None:
-        warnings.warn(message, stacklevel=2)
-    # Reduced precision always runs under autocast with a float32 input, also for a model stored in fp16/bf16:
-    # normalisation layers and the residual streams then stay in float32, which keeps the masks close to fp32.
-    autocast = dtype != torch.float32
-
-    mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
+    device, dtype = run_settings(model, device, dtype)
     out = torch.empty((source.count, source.height, source.width), dtype=torch.float32)
     was_training = model.training
     model.eval()
@@ -240,25 +233,67 @@ def predict(
                         align_corners=False,
                         antialias=True,
                     )[0]
-                x = (x - mean) / std
-                if autocast:
-                    with torch.autocast(device_type=device.type, dtype=dtype):
-                        logits = _final_logits(model(x))
-                else:
-                    logits = _final_logits(model(x))
-                masks = logits.float().sigmoid()
-                downscale = source.height < height or source.width < width  # antialiasing matters only then
+                masks = run_network(model, x, dtype)
                 for i in range(stop - start):
-                    mask = F.interpolate(
-                        masks[i : i + 1],
-                        size=(source.height, source.width),
-                        mode="bilinear",
-                        align_corners=False,
-                        antialias=downscale,
-                    )
-                    out[start + i] = mask[0, 0].clamp_(0.0, 1.0).cpu()
+                    out[start + i] = resize_mask(masks[i : i + 1], (source.height, source.width))
                 if progress is not None:
                     progress(stop, source.count)
     finally:
         model.train(was_training)
     return out
+
+
+def check_batch_size(batch_size: Any) -> None:
+    """Raise BiRefNetError unless `batch_size` is a positive int."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise BiRefNetError(f"batch_size must be a positive whole number, got {batch_size!r}.")
+
+
+def run_settings(
+    model: nn.Module, device: torch.device | str | None, dtype: torch.dtype | None
+) -> tuple[torch.device, torch.dtype]:
+    """The (device, compute dtype) to run `model` with: None -> the model's; refuses a device the model is not
+    on and a dtype it cannot run in (fp16/bf16 autocast over fp32 weights is allowed)."""
+    model_device, model_dtype = _model_device_dtype(model)
+    device = model_device if device is None else torch.device(device)
+    if device.type != model_device.type or (device.index is not None and device != model_device):
+        raise BiRefNetError(
+            f"The model is on {model_device} but device={device} was asked: move it with model.to()."
+        )
+    dtype = model_dtype if dtype is None else dtype
+    if dtype != model_dtype and not (
+        model_dtype == torch.float32 and dtype in (torch.float16, torch.bfloat16)
+    ):
+        raise BiRefNetError(
+            f"The model's parameters are {model_dtype} but dtype={dtype} was asked: convert it with model.to({dtype})."
+        )
+    if (message := cpu_emulation_message(dtype, device)) is not None:
+        warnings.warn(message, stacklevel=3)
+    return device, dtype
+
+
+def run_network(model: nn.Module, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Foreground probabilities `[n, 1, h, w]` (float32, 0..1) of RGB `x` `[n, 3, h, w]` in 0..1.
+
+    ImageNet normalisation -> forward -> sigmoid. Call under torch.inference_mode with the model in eval mode.
+    Reduced precision always runs under autocast with a float32 input, also for a model stored in fp16/bf16:
+    normalisation layers and the residual streams then stay in float32, which keeps the masks close to fp32.
+    """
+    mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1)
+    x = (x - mean) / std
+    if dtype != torch.float32:
+        with torch.autocast(device_type=x.device.type, dtype=dtype):
+            logits = _final_logits(model(x))
+    else:
+        logits = _final_logits(model(x))
+    return logits.float().sigmoid()
+
+
+def resize_mask(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """`mask` `[1, 1, h, w]` resized to `size` = (height, width): float32 `[height, width]` in 0..1 on the CPU.
+
+    Bilinear; antialiased only when shrinking (it matters only then)."""
+    downscale = size[0] < mask.shape[-2] or size[1] < mask.shape[-1]
+    resized = F.interpolate(mask, size=size, mode="bilinear", align_corners=False, antialias=downscale)
+    return resized[0, 0].clamp_(0.0, 1.0).cpu()

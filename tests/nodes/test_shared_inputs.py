@@ -53,6 +53,9 @@ def test_every_widget_shown_by_several_nodes_is_defined_once(schemas):
         "fix_edge_colors": ["BiRefNetExactComposite", "BiRefNetExactVideoMatting"],
         "model": ["BiRefNetExactLoadModel", "BiRefNetExactRemoveBackground"],
         "allow_download": ["BiRefNetExactLoadModel", "BiRefNetExactRemoveBackground"],
+        "detail": ["BiRefNetExactRemoveBackground", "BiRefNetExactSegment"],
+        "detail_long_side": ["BiRefNetExactRemoveBackground", "BiRefNetExactSegment"],
+        "tile_overlap": ["BiRefNetExactRemoveBackground", "BiRefNetExactSegment"],
     }
     for input_id, nodes in shared.items():
         (first_id, first), *others = nodes.items()
