@@ -4,48 +4,41 @@
 
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
+import { chainCallback } from "./callbacks.js";
 import {
   addRule,
   applyConditionalWidgets,
   CONDITIONAL_WIDGETS,
-  findWidget,
   watchControllingWidgets,
 } from "./conditional_widgets.js";
+import { infoWidget, setInfoStatus } from "./info_widget.js";
 import {
   annotateModelCombo,
   formatBytes,
   modelDescription,
   modelDetails,
-  modelEntry,
+  modelOnDisk,
   refreshModelInfo,
 } from "./model_info.js";
-import { hidePreview, infoWidget, showPreview } from "./preview_widget.js";
+import { DOWNLOAD_EVENT, INFO_KEY, NODE_TYPES, PREVIEW_KEY } from "./names.js";
+import { hidePreview, showPreview } from "./preview_widget.js";
+import { findWidget, nodeTypeOf } from "./widgets.js";
 
-const LOADER = "BiRefNetExactLoadModel";
-const REMOVE_BACKGROUND = "BiRefNetExactRemoveBackground";
-const MODEL_NODES = new Set([LOADER, REMOVE_BACKGROUND]);
+const MODEL_NODES = new Set([NODE_TYPES.LOAD_MODEL, NODE_TYPES.REMOVE_BACKGROUND]);
 const PREVIEW_NODES = new Set([
-  "BiRefNetExactSegment",
-  "BiRefNetExactRefineMask",
-  "BiRefNetExactComposite",
-  REMOVE_BACKGROUND,
+  NODE_TYPES.SEGMENT,
+  NODE_TYPES.REFINE_MASK,
+  NODE_TYPES.COMPOSITE,
+  NODE_TYPES.REMOVE_BACKGROUND,
 ]);
 // Mask previews (Segment, Refine) are off until turned on in the node's menu; cut-outs always show.
-const MASK_PREVIEW_NODES = new Set(["BiRefNetExactSegment", "BiRefNetExactRefineMask"]);
+const MASK_PREVIEW_NODES = new Set([NODE_TYPES.SEGMENT, NODE_TYPES.REFINE_MASK]);
 const MASK_PREVIEW_PROPERTY = "birefnet_mask_preview";
 const OUR_NODES = new Set([...MODEL_NODES, ...PREVIEW_NODES, ...Object.keys(CONDITIONAL_WIDGETS)]);
-const DOWNLOAD_EVENT = "birefnet_exact.download";
 
 // allow_download matters only for a variant that is not on disk yet (or when that is not known).
 for (const nodeType of MODEL_NODES) {
-  addRule(nodeType, {
-    widget: "allow_download",
-    when: "model",
-    show: (value) => {
-      const kind = modelEntry(value)?.kind;
-      return kind !== "file" && kind !== "variant_on_disk";
-    },
-  });
+  addRule(nodeType, { widget: "allow_download", when: "model", show: (value) => !modelOnDisk(value) });
 }
 
 function graph() {
@@ -53,44 +46,104 @@ function graph() {
 }
 
 function ourNodes() {
-  return (graph()?.nodes ?? []).filter((node) => OUR_NODES.has(node.comfyClass ?? node.type));
+  return (graph()?.nodes ?? []).filter((node) => OUR_NODES.has(nodeTypeOf(node)));
 }
 
+/** Describe the chosen model on the node's info line. */
 function updateModelText(node) {
   const model = findWidget(node, "model");
-  const info = node.widgets?.find((w) => w.name === "birefnet_info");
+  const info = findWidget(node, INFO_KEY);
   if (model && info) info.birefnetInfo.setAbout(modelDescription(model.value), modelDetails(model.value));
 }
 
-function setUp(node) {
-  const nodeType = node.comfyClass ?? node.type;
-  if (MODEL_NODES.has(nodeType)) {
-    const model = findWidget(node, "model");
-    if (model) {
-      annotateModelCombo(model);
-      const original = model.callback;
-      model.callback = function (...args) {
-        const result = original?.apply(this, args);
-        infoWidget(node).birefnetInfo.setStatus("");
-        updateModelText(node);
-        return result;
-      };
-    }
-    infoWidget(node);
-    updateModelText(node);
+/** Update what depends on widget values and model info (after a load, or a refresh of the model list). */
+function refreshNode(node) {
+  updateModelText(node);
+  applyConditionalWidgets(node);
+}
+
+/** A model node: annotated model list, and an info line that follows the chosen model. */
+function setUpModelNode(node) {
+  const model = findWidget(node, "model");
+  if (model) {
+    annotateModelCombo(model);
+    chainCallback(model, "callback", () => {
+      setInfoStatus(node, "");
+      updateModelText(node);
+    });
   }
+  infoWidget(node);
+  updateModelText(node);
+}
+
+function setUp(node) {
+  if (MODEL_NODES.has(nodeTypeOf(node))) setUpModelNode(node);
   watchControllingWidgets(node);
   applyConditionalWidgets(node);
 }
 
+/** Download progress (DOWNLOAD_EVENT from nodes/model_handle.py) on the downloading node's info line. */
 function onDownload(event) {
   const { node: nodeId, name, repo_id: repo, received, total } = event.detail ?? {};
   const node = graph()?.getNodeById?.(nodeId) ?? graph()?.getNodeById?.(Number(nodeId));
-  if (!node || !MODEL_NODES.has(node.comfyClass ?? node.type)) return;
+  if (!node || !MODEL_NODES.has(nodeTypeOf(node))) return;
   const done = total ? ` (${Math.floor((100 * received) / total)}%)` : "";
-  infoWidget(node).birefnetInfo.setStatus(
+  setInfoStatus(
+    node,
     `Downloading ${name}${repo ? ` from ${repo}` : ""}: ${formatBytes(received)} of ${formatBytes(total)}${done}`,
   );
+}
+
+/** After a run: what was loaded (loader), and the preview unless it is a mask preview turned off. */
+function onExecuted(node, nodeType, output) {
+  const info = output?.[INFO_KEY]?.[0];
+  if (info) setInfoStatus(node, `Loaded: ${info}`);
+  const preview = output?.[PREVIEW_KEY]?.[0];
+  const wanted = !MASK_PREVIEW_NODES.has(nodeType) || node.properties?.[MASK_PREVIEW_PROPERTY];
+  node.birefnetLastPreview = preview;
+  if (preview && wanted && PREVIEW_NODES.has(nodeType)) showPreview(node, preview);
+}
+
+/** The node menu's entry that turns the mask preview on or off. */
+function maskPreviewMenuOption(node) {
+  const on = !!node.properties?.[MASK_PREVIEW_PROPERTY];
+  return {
+    content: on ? "Hide mask preview" : "Show mask preview (tinted over the image)",
+    callback: () => {
+      node.properties ??= {};
+      node.properties[MASK_PREVIEW_PROPERTY] = !on;
+      if (!on && node.birefnetLastPreview) showPreview(node, node.birefnetLastPreview);
+      if (on) hidePreview(node);
+    },
+  };
+}
+
+/** Chain the pack's behaviour after the node type's own callbacks. */
+function extendNodeType(proto, nodeType) {
+  chainCallback(proto, "onNodeCreated", function () {
+    setUp(this);
+  });
+  // After a workflow loads, widget values are the saved ones: re-apply visibility.
+  chainCallback(proto, "onConfigure", function () {
+    queueMicrotask(() => refreshNode(this));
+  });
+  // A link on a controlling widget's input makes its value unknown here: show the dependants.
+  chainCallback(proto, "onConnectionsChange", function () {
+    applyConditionalWidgets(this);
+  });
+  chainCallback(proto, "onExecuted", function (output) {
+    onExecuted(this, nodeType, output);
+  });
+  if (MASK_PREVIEW_NODES.has(nodeType)) {
+    chainCallback(proto, "getExtraMenuOptions", function (_canvas, options) {
+      options.push(maskPreviewMenuOption(this));
+    });
+  }
+}
+
+async function refreshAllNodes() {
+  await refreshModelInfo();
+  for (const node of ourNodes()) refreshNode(node);
 }
 
 app.registerExtension({
@@ -98,80 +151,15 @@ app.registerExtension({
 
   async setup() {
     api.addEventListener(DOWNLOAD_EVENT, onDownload);
-    await refreshModelInfo();
-    for (const node of ourNodes()) {
-      updateModelText(node);
-      applyConditionalWidgets(node);
-    }
+    await refreshAllNodes();
   },
 
   async beforeRegisterNodeDef(nodeType, nodeData) {
-    if (!OUR_NODES.has(nodeData.name)) return;
-    const proto = nodeType.prototype;
-
-    const onNodeCreated = proto.onNodeCreated;
-    proto.onNodeCreated = function (...args) {
-      const result = onNodeCreated?.apply(this, args);
-      setUp(this);
-      return result;
-    };
-
-    // After a workflow loads, widget values are the saved ones: re-apply visibility.
-    const onConfigure = proto.onConfigure;
-    proto.onConfigure = function (...args) {
-      const result = onConfigure?.apply(this, args);
-      queueMicrotask(() => {
-        updateModelText(this);
-        applyConditionalWidgets(this);
-      });
-      return result;
-    };
-
-    // A link on a controlling widget's input makes its value unknown here: show the dependants.
-    const onConnectionsChange = proto.onConnectionsChange;
-    proto.onConnectionsChange = function (...args) {
-      const result = onConnectionsChange?.apply(this, args);
-      applyConditionalWidgets(this);
-      return result;
-    };
-
-    const onExecuted = proto.onExecuted;
-    proto.onExecuted = function (output, ...rest) {
-      const result = onExecuted?.apply(this, [output, ...rest]);
-      const info = output?.birefnet_info?.[0];
-      if (info) infoWidget(this).birefnetInfo.setStatus(`Loaded: ${info}`);
-      const preview = output?.birefnet_preview?.[0];
-      const wanted = !MASK_PREVIEW_NODES.has(nodeData.name) || this.properties?.[MASK_PREVIEW_PROPERTY];
-      this.birefnetLastPreview = preview;
-      if (preview && wanted && PREVIEW_NODES.has(nodeData.name)) showPreview(this, preview);
-      return result;
-    };
-
-    if (MASK_PREVIEW_NODES.has(nodeData.name)) {
-      const getExtraMenuOptions = proto.getExtraMenuOptions;
-      proto.getExtraMenuOptions = function (canvas, options) {
-        const result = getExtraMenuOptions?.apply(this, [canvas, options]);
-        const on = !!this.properties?.[MASK_PREVIEW_PROPERTY];
-        options.push({
-          content: on ? "Hide mask preview" : "Show mask preview (tinted over the image)",
-          callback: () => {
-            this.properties ??= {};
-            this.properties[MASK_PREVIEW_PROPERTY] = !on;
-            if (!on && this.birefnetLastPreview) showPreview(this, this.birefnetLastPreview);
-            if (on) hidePreview(this);
-          },
-        });
-        return result;
-      };
-    }
+    if (OUR_NODES.has(nodeData.name)) extendNodeType(nodeType.prototype, nodeData.name);
   },
 
   // ComfyUI refreshed its node definitions (R, or the Refresh button): the model folders may have changed.
   async refreshComboInNodes() {
-    await refreshModelInfo();
-    for (const node of ourNodes()) {
-      updateModelText(node);
-      applyConditionalWidgets(node);
-    }
+    await refreshAllNodes();
   },
 });

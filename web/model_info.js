@@ -2,9 +2,10 @@
 // a local file, a variant already on disk, or a variant that downloads (size, licence, gated).
 
 import { api } from "../../scripts/api.js";
+import { MODEL_KINDS, MODELS_ROUTE } from "./names.js";
 
-export const MODELS_ROUTE = "/birefnet_exact/models";
-export const MARKS = { file: "●", variant_on_disk: "◆", download: "⇣", missing: "✕" };
+const { FILE, VARIANT_ON_DISK, DOWNLOAD, MISSING } = MODEL_KINDS;
+export const MARKS = { [FILE]: "●", [VARIANT_ON_DISK]: "◆", [DOWNLOAD]: "⇣", [MISSING]: "✕" };
 
 let entries = new Map();
 
@@ -19,8 +20,10 @@ export async function refreshModelInfo() {
   }
 }
 
-export function modelEntry(name) {
-  return entries.get(name);
+/** True when the entry is a local file or a variant already on disk (false too when not known). */
+export function modelOnDisk(name) {
+  const kind = entries.get(name)?.kind;
+  return kind === FILE || kind === VARIANT_ON_DISK;
 }
 
 export function formatBytes(bytes) {
@@ -44,9 +47,9 @@ export function modelLabel(name) {
   const entry = entries.get(name);
   if (!entry || name == null) return name ?? "";
   const mark = MARKS[entry.kind] ?? "";
-  if (entry.kind === "file") return `${mark} ${name}  (local file, ${formatBytes(entry.size_bytes)})`;
-  if (entry.kind === "variant_on_disk") return `${mark} ${name}  (on disk, ${formatBytes(entry.size_bytes)})`;
-  if (entry.kind === "download") {
+  if (entry.kind === FILE) return `${mark} ${name}  (local file, ${formatBytes(entry.size_bytes)})`;
+  if (entry.kind === VARIANT_ON_DISK) return `${mark} ${name}  (on disk, ${formatBytes(entry.size_bytes)})`;
+  if (entry.kind === DOWNLOAD) {
     return `${mark} ${name}  (downloads ${formatBytes(entry.size_bytes)}, ${licenceNote(entry.variant)})`;
   }
   return `${mark} ${name}  (missing)`;
@@ -64,12 +67,12 @@ export function modelDescription(name) {
   if (!entry) return "";
   const variant = entry.variant;
   const file = entry.file ? entry.file.split(/[\\/]/).pop() : "";
-  if (entry.kind === "file") {
+  if (entry.kind === FILE) {
     const what = variant ? `the ${variant.name} release (${variantFacts(variant)})` : "architecture read from the file";
     return `Local file, ${formatBytes(entry.size_bytes)}: ${what}.`;
   }
-  if (entry.kind === "variant_on_disk") return `On disk as ${file} (${variantFacts(variant)}).`;
-  if (entry.kind === "download") {
+  if (entry.kind === VARIANT_ON_DISK) return `On disk as ${file} (${variantFacts(variant)}).`;
+  if (entry.kind === DOWNLOAD) {
     let text = `Not on disk: downloads ${formatBytes(entry.size_bytes)} from ${variant.repo_id} when allow_download is on. Licence: ${variant.license}.`;
     if (variant.gated) text += " Gated: accept the licence on its page and log in (hf auth login) first.";
     return text;

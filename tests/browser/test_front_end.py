@@ -19,8 +19,8 @@ from e2e.comfyui_setup import REPO_ROOT
 from PIL import Image
 
 EXAMPLES = REPO_ROOT / "example_workflows"
-SCRIPTS = {"birefnet_exact.js", "conditional_widgets.js", "model_info.js", "preview_widget.js"}
-CHECKER_DARK = 0x9A  # web/preview_widget.js: 16 px tiles, dark top-right and bottom-left quarters on white
+SCRIPTS = {path.name for path in (REPO_ROOT / "web").glob("*.js")}  # ComfyUI loads each one
+CHECKER_DARK = 0x9A  # web/style.js: 16 px tiles, dark top-right and bottom-left quarters on white
 CHECKER_TILE = 16
 
 # (node type, controlling widget, value, widgets shown, widgets hidden)

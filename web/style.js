@@ -1,0 +1,32 @@
+// The stylesheet of the pack's DOM widgets (preview, info line), added to the page once.
+
+const STYLE_ID = "birefnet-exact-style";
+const CHECKER = "#9a9a9a"; // dark tiles of the checkerboard under a cut-out
+
+const CSS = `
+.birefnet-preview { position: relative; width: 100%; height: 100%; min-height: 120px; overflow: hidden;
+  user-select: none; touch-action: none; cursor: ew-resize; background: #1b1b1b; border-radius: 4px; }
+.birefnet-preview .frame { position: absolute; }
+.birefnet-preview .checker { position: absolute; inset: 0; background-color: #fff;
+  background-image: conic-gradient(${CHECKER} 25%, transparent 0 50%, ${CHECKER} 0 75%, transparent 0);
+  background-size: 16px 16px; }
+.birefnet-preview img { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; }
+.birefnet-preview .handle { position: absolute; top: 0; bottom: 0; width: 2px; margin-left: -1px;
+  background: #fff; box-shadow: 0 0 3px #000; pointer-events: none; }
+.birefnet-preview .label { position: absolute; top: 4px; font: 11px sans-serif; color: #fff;
+  background: rgba(0,0,0,.55); padding: 1px 5px; border-radius: 3px; pointer-events: none; }
+.birefnet-preview .label.left { left: 4px; } .birefnet-preview .label.right { right: 4px; }
+.birefnet-preview .empty { position: absolute; inset: 0; display: flex; align-items: center;
+  justify-content: center; color: #888; font: 12px sans-serif; }
+.birefnet-info { font: 11px/1.35 sans-serif; color: var(--descrip-text, #aaa); padding: 2px 4px;
+  white-space: normal; overflow-wrap: anywhere; overflow: hidden; }
+.birefnet-info .status { color: var(--input-text, #ddd); }
+`;
+
+export function ensureStyle() {
+  if (document.getElementById(STYLE_ID)) return;
+  const style = document.createElement("style");
+  style.id = STYLE_ID;
+  style.textContent = CSS;
+  document.head.append(style);
+}
