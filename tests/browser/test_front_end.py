@@ -36,6 +36,11 @@ CONDITIONS = [
     ("BiRefNetExactVideoMatting", "format", "webm", [], ["color"]),
     ("BiRefNetExactVideoMatting", "format", "greenscreen", ["color"], []),
     ("BiRefNetExactVideoMatting", "resolution", "custom", ["width", "height"], ["dynamic_long_side"]),
+    ("BiRefNetExactSegment", "detail", "off", [], ["detail_long_side", "tile_overlap"]),
+    ("BiRefNetExactSegment", "detail", "native", ["tile_overlap"], ["detail_long_side"]),
+    ("BiRefNetExactSegment", "detail", "custom", ["detail_long_side", "tile_overlap"], []),
+    ("BiRefNetExactRemoveBackground", "detail", "off", [], ["detail_long_side", "tile_overlap"]),
+    ("BiRefNetExactRemoveBackground", "detail", "custom", ["detail_long_side", "tile_overlap"], []),
 ]
 
 
