@@ -1,4 +1,4 @@
-"""The pack's JSON routes on ComfyUI's own server (PromptServer), read by web/birefnet_exact.js.
+"""The pack's JSON routes on ComfyUI's own server (PromptServer), read by web/model_info.js.
 
 GET /birefnet_exact/models (also /api/birefnet_exact/models: ComfyUI serves every route under /api too):
 what each model list entry is (``model_info.model_entries``). Registered while ComfyUI loads node packs,
