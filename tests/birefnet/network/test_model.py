@@ -74,7 +74,7 @@ def test_patch_channel_order_by_hand(order):
 
 
 @pytest.mark.parametrize("backbone,size", [("pvt_v2_b0", (64, 96)), ("swin_v1_t", (96, 64))])
-def test_non_square_input_gives_logits_of_the_input_size(backbone, size, tiny_state_dict):
+def test_non_square_input_gives_logits_of_the_input_size(backbone, size):
     torch.manual_seed(0)
     model = BiRefNet(backbone).eval()
     with torch.inference_mode():
