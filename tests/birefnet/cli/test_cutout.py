@@ -30,6 +30,7 @@ def run_cli(*args: str, cwd: pathlib.Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_cutout_end_to_end(tmp_path, tiny_checkpoint):
     from birefnet.inference.predict import predict
     from birefnet.weights.load import load_model
@@ -69,6 +70,7 @@ def test_cutout_end_to_end(tmp_path, tiny_checkpoint):
     assert written.shape == (440, 680)
 
 
+@pytest.mark.slow
 def test_a_registry_name_loads_the_local_file_with_the_variants_patch_order(
     tmp_path, tiny_checkpoint, capsys, monkeypatch
 ):
@@ -182,6 +184,7 @@ def test_cuda_request_without_a_gpu_is_a_user_error(tmp_path, tiny_checkpoint, c
     assert code == 2 and "no CUDA GPU" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_compile_flag_compiles_and_writes_the_same_mask(tmp_path, tiny_checkpoint, monkeypatch):
     import birefnet.inference.compile
 

@@ -11,6 +11,7 @@ import torch
 from birefnet import BiRefNetError, compile_model, is_compiled, predict
 
 
+@pytest.mark.slow
 def test_compiled_model_gives_the_eager_logits(tiny_model):
     # aot_eager runs Dynamo's graph capture and AOTAutograd without generating C++ (seconds, not minutes).
     x = torch.randn(2, 3, 64, 96, generator=torch.Generator().manual_seed(1))
@@ -25,6 +26,7 @@ def test_compiled_model_gives_the_eager_logits(tiny_model):
     assert compile_model(compiled, backend="aot_eager") is compiled  # compiling twice is a no-op
 
 
+@pytest.mark.slow
 def test_each_new_input_size_is_announced_once(fresh_tiny_model, caplog):
     compile_model(fresh_tiny_model, backend="aot_eager")
     with caplog.at_level(logging.INFO, logger="birefnet"), torch.inference_mode():
@@ -38,6 +40,7 @@ def test_each_new_input_size_is_announced_once(fresh_tiny_model, caplog):
     ]
 
 
+@pytest.mark.slow
 def test_a_failing_compiler_falls_back_to_eager_once(fresh_tiny_model, caplog):
     calls = []
 
@@ -64,6 +67,7 @@ def test_compiled_model_keeps_the_input_check(fresh_tiny_model):
         fresh_tiny_model(torch.zeros(1, 3, 60, 64))
 
 
+@pytest.mark.slow
 def test_predict_runs_a_compiled_model(tiny_model, fresh_tiny_model):
     image = torch.rand(2, 50, 70, 3, generator=torch.Generator().manual_seed(3))
     eager = predict(tiny_model, image, resolution=64)
@@ -71,6 +75,7 @@ def test_predict_runs_a_compiled_model(tiny_model, fresh_tiny_model):
     torch.testing.assert_close(compiled, eager, atol=1e-5, rtol=0)
 
 
+@pytest.mark.slow
 def test_inductor_compiles_the_model_without_falling_back(fresh_tiny_model, tmp_path, monkeypatch, caplog):
     # The real path (Inductor generating and building C++): about 1.5 minutes for the tiny model on 2 cores.
     # Its caches go to tmp_path, not to the user's /tmp/torchinductor_* folder.

@@ -37,6 +37,7 @@ def test_probe_failure_counts_as_emulated(monkeypatch):
     assert cpu_runs_natively(torch.float32)
 
 
+@pytest.mark.slow
 def test_predict_warns_for_an_emulated_dtype_on_the_cpu(tiny_model, monkeypatch):
     model = tiny_model
     image = torch.rand(1, 40, 40, 3, generator=torch.Generator().manual_seed(0))
