@@ -1,7 +1,14 @@
-"""Shared fixtures: the parity tool and small random-weight checkpoints in the official format."""
+"""Shared fixtures: the parity tool, and the one set of tiny random-weight models every test uses.
+
+``random_state_dict(backbone, seed)``: random BiRefNet weights with the official key names (a function, for
+other backbones and seeds); ``tiny_state_dict``: its pvt_v2_b0 weights; ``tiny_checkpoint``: those saved as
+``model.safetensors``; ``tiny_model``: ``load_model(tiny_state_dict)``, shared by the whole session (never
+change it); ``fresh_tiny_model``: a copy of it of the test's own (to compile, train, convert).
+"""
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import os
 import sys
@@ -68,3 +75,26 @@ def tiny_checkpoint(tmp_path_factory, tiny_state_dict) -> Path:
     path = tmp_path_factory.mktemp("ckpt") / "model.safetensors"
     save_file(tiny_state_dict, str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_state_dict):
+    """``load_model(tiny_state_dict)`` in eval mode, one for the whole session: tests must not change it."""
+    from birefnet import load_model
+
+    return load_model(tiny_state_dict)
+
+
+@pytest.fixture
+def fresh_tiny_model(tiny_model):
+    """A copy of ``tiny_model`` for one test, which may change it (compile it, train it, convert it)."""
+    return copy.deepcopy(tiny_model)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny forward passes run many times faster on one thread than on two busy cores (use per module)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

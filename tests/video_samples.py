@@ -1,4 +1,5 @@
-"""Small synthetic videos written with PyAV for the video tests: moving shapes, optional audio, VFR."""
+"""Small synthetic videos written with PyAV for the video tests (moving shapes, optional audio, VFR), and the
+readers and reference the video and ``matte-video`` tests compare outputs with."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from pathlib import Path
 
 import av
 import numpy as np
+import torch
+
+RESOLUTION = 64  # the network input size the video tests run at
+BATCH = 4  # frames per chunk: smoothing and interrupts cross chunk boundaries
+ALL_FORMATS = {"webm": ".webm", "prores": ".mov", "png": "", "greenscreen": ".mp4", "mask": ".mp4"}
 
 
 def moving_shapes(index: int, width: int, height: int) -> np.ndarray:
@@ -89,3 +95,53 @@ def decode_rgb(path: Path) -> tuple[list[np.ndarray], list[int], Fraction]:
             frames.append(frame.to_ndarray(format="rgb24"))
             pts.append(frame.pts)
         return frames, pts, stream.time_base
+
+
+def reference_alpha(model, frames: list[np.ndarray], **refine) -> np.ndarray:
+    """predict (same chunking) + refine_mask on the whole sequence, as uint8 [N, H, W]."""
+    from birefnet import predict, refine_mask
+
+    masks = predict(model, np.stack(frames), RESOLUTION, batch_size=BATCH)
+    return (refine_mask(masks, **refine) * 255).round().to(torch.uint8).numpy()
+
+
+def alpha_prores(path: Path) -> tuple[list[np.ndarray], list[int], Fraction]:
+    """The alpha plane of every frame of a ProRes 4444 file (12-bit, cut to 8), their pts and the time base."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        out, pts = [], []
+        for frame in container.decode(stream):
+            plane = frame.planes[3]
+            values = np.frombuffer(plane, dtype=np.uint16).reshape(-1, plane.line_size // 2)
+            out.append((values[: frame.height, : frame.width] >> 4).astype(np.uint8))  # 12-bit to 8-bit
+            pts.append(frame.pts)
+        return out, pts, stream.time_base
+
+
+def alpha_webm(path: Path) -> tuple[list[np.ndarray], list[float]]:
+    """VP9 alpha needs the libvpx decoder (FFmpeg's own VP9 decoder drops the alpha plane)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        decoder = av.CodecContext.create("libvpx-vp9", "r")
+        out, times = [], []
+        for packet in container.demux(stream):
+            if packet.size == 0:
+                continue
+            times.append(float(packet.pts * packet.time_base))
+            for frame in decoder.decode(packet):
+                assert frame.format.name == "yuva420p"
+                out.append(frame.to_ndarray(format="rgba")[..., 3])
+        return out, sorted(times)
+
+
+def audio_packets(path: Path) -> list[bytes]:
+    """The audio track's packets, undecoded (empty without an audio track)."""
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return []
+        return [bytes(p) for p in container.demux(container.streams.audio[0]) if p.size]
+
+
+def timestamps(pts: list[int], time_base: Fraction) -> list[float]:
+    """Timestamps in seconds, rounded to the millisecond."""
+    return [round(float(p * time_base), 3) for p in pts]

@@ -7,7 +7,7 @@ import warnings
 import pytest
 import torch
 
-from birefnet import load_model, predict
+from birefnet import predict
 from birefnet.inference.precision import cpu_emulation_message, cpu_runs_natively
 
 
@@ -37,8 +37,9 @@ def test_probe_failure_counts_as_emulated(monkeypatch):
     assert cpu_runs_natively(torch.float32)
 
 
-def test_predict_warns_for_an_emulated_dtype_on_the_cpu(tiny_state_dict, monkeypatch):
-    model = load_model(tiny_state_dict)
+@pytest.mark.slow
+def test_predict_warns_for_an_emulated_dtype_on_the_cpu(tiny_model, monkeypatch):
+    model = tiny_model
     image = torch.rand(1, 40, 40, 3, generator=torch.Generator().manual_seed(0))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # fp32 and a native bf16: no warning

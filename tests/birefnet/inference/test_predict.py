@@ -268,6 +268,7 @@ def test_pil_images_of_different_sizes_are_refused():
         predict(MeanLogitModel(), images, 32)
 
 
+@pytest.mark.slow
 def test_real_network_smoke():
     model_module = pytest.importorskip("birefnet.network.model")
     torch.manual_seed(0)

@@ -112,6 +112,7 @@ def test_both_residual_branches_are_wrapped(kind):
     assert not torch.allclose(run(), x)
 
 
+@pytest.mark.slow
 def test_train_outputs_follow_the_seed_only_through_drop_path():
     torch.manual_seed(0)
     model = no_dropout(BiRefNet("pvt_v2_b0", drop_path_rate=default_drop_path_rate("pvt_v2_b0"))).train()

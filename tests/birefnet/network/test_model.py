@@ -74,7 +74,7 @@ def test_patch_channel_order_by_hand(order):
 
 
 @pytest.mark.parametrize("backbone,size", [("pvt_v2_b0", (64, 96)), ("swin_v1_t", (96, 64))])
-def test_non_square_input_gives_logits_of_the_input_size(backbone, size, tiny_state_dict):
+def test_non_square_input_gives_logits_of_the_input_size(backbone, size):
     torch.manual_seed(0)
     model = BiRefNet(backbone).eval()
     with torch.inference_mode():
@@ -89,6 +89,7 @@ def test_input_size_not_multiple_of_32_is_a_clear_error():
         model(torch.randn(1, 3, 50, 64))
 
 
+@pytest.mark.slow
 def test_train_mode_returns_multi_stage_and_gradient_outputs(tiny_state_dict):
     model = BiRefNet("pvt_v2_b0")
     model.load_state_dict(tiny_state_dict)
@@ -176,6 +177,7 @@ def test_window_layout_equals_pad_roll_partition(h, w, window, shift):
         assert layout.mask.flatten(1).ne(0).any(1).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backbone", ["swin_v1_t", "pvt_v2_b0"])
 def test_a_batch_equals_its_images_one_by_one(backbone):
     # 96x64: padded and shifted windows at every Swin stage, several windows per image.

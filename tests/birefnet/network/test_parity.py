@@ -11,6 +11,7 @@ from birefnet import load_model
 CASES = ["swin_v1_t_512", "pvt_v2_b0_512", "swin_v1_s_512_legacy"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES)
 def test_parity_with_reference_logits(case):
     def forward(state_dict, x, info):

@@ -57,6 +57,7 @@ def _inputs(rows=300, features=48, out=80):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["matmul", "onednn"])
 @pytest.mark.parametrize("case", ["swin_v1_t_512", "pvt_v2_b0_512"])
 def test_each_forced_backend_matches_reference_logits(case, backend, monkeypatch):
