@@ -30,14 +30,6 @@ FOLDERS = ("birefnet", "nodes", "training")
 MAX_LINES = 400
 COMFY_MODULES = {"comfy", "comfy_api", "comfy_execution", "comfy_extras", "folder_paths", "server", "nodes"}
 
-# Known today, in folders whose owners are changing them now: each check below ignores exactly these, and an
-# xfail test lists them until they are gone (a new violation anywhere else fails at once).
-KNOWN_LONG_MODULES = {"training/train.py"}  # 476 lines; training/ is being split
-KNOWN_PRIVATE_API_IMPORTS = {  # (file, imported module): training/ is being split
-    ("training/evaluate.py", "birefnet.weights.load"),
-    ("training/train.py", "birefnet.weights.load"),
-}
-
 
 @dataclass(frozen=True)
 class Import:
@@ -261,25 +253,8 @@ def _api_violations(imports: list[Import], folder: str, exported: set[str]) -> l
 
 @pytest.mark.parametrize("folder", ["nodes", "training"])
 def test_nodes_and_training_use_only_the_public_api(imports, folder):
-    bad = [
-        message
-        for path, source, message in _api_violations(imports, folder, public_api())
-        if (path, source) not in KNOWN_PRIVATE_API_IMPORTS
-    ]
+    bad = [message for _, _, message in _api_violations(imports, folder, public_api())]
     assert not bad, f"{folder}/ imports the library other than through its public API:\n" + "\n".join(bad)
-
-
-@pytest.mark.xfail(
-    strict=False, reason=f"known, being changed by their owners: {sorted(KNOWN_PRIVATE_API_IMPORTS)}"
-)
-def test_known_private_api_imports_are_gone(imports):
-    bad = [
-        message
-        for folder in ("nodes", "training")
-        for path, source, message in _api_violations(imports, folder, public_api())
-        if (path, source) in KNOWN_PRIVATE_API_IMPORTS
-    ]
-    assert not bad, "\n".join(bad)
 
 
 def test_the_library_imports_nothing_of_comfyui(imports):
@@ -303,11 +278,5 @@ def _line_counts() -> dict[str, int]:
 
 
 def test_no_module_is_over_the_line_limit():
-    long = {path: n for path, n in _line_counts().items() if n > MAX_LINES and path not in KNOWN_LONG_MODULES}
+    long = {path: n for path, n in _line_counts().items() if n > MAX_LINES}
     assert not long, f"modules over {MAX_LINES} lines (split them by job): {long}"
-
-
-@pytest.mark.xfail(strict=False, reason=f"known, being split by their owners: {sorted(KNOWN_LONG_MODULES)}")
-def test_known_long_modules_are_split():
-    long = {path: n for path, n in _line_counts().items() if n > MAX_LINES and path in KNOWN_LONG_MODULES}
-    assert not long, f"modules over {MAX_LINES} lines: {long}"

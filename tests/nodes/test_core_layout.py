@@ -28,6 +28,7 @@ def save_core_layout(state_dict: dict[str, torch.Tensor], path) -> None:
     save_file(tensors, str(path), metadata={"format": "pt"})
 
 
+@pytest.mark.slow
 def test_core_repackaged_file_gives_the_same_mask_as_the_official_layout(tmp_path):
     state = random_state_dict("swin_v1_t", seed=3)
     (tmp_path / "official").mkdir()

@@ -30,6 +30,7 @@ def test_folder_mode_prints_table_and_matches_published_numbers(tmp_path, capsys
     assert row["HCE"] == pytest.approx((38 + 185 + 0) / 3)
 
 
+@pytest.mark.slow
 def test_model_mode_saves_predictions_that_evaluate_the_same(tmp_path, capsys):
     write_thin_structure_dataset(tmp_path / "data" / "val", 2, seed=9, size=64)
     torch.manual_seed(0)

@@ -70,6 +70,7 @@ class _Compiled(nn.Module):
         self._orig_mod = model
 
 
+@pytest.mark.slow
 def test_saved_weights_use_official_keys_and_load_with_equal_logits(tmp_path):
     torch.manual_seed(0)
     model = BiRefNet("pvt_v2_b0").train()
@@ -85,6 +86,7 @@ def test_saved_weights_use_official_keys_and_load_with_equal_logits(tmp_path):
         torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_to_the_uninterrupted_result(small_dataset, tmp_path):
     # 4 samples, batch 2: 2 steps per epoch, 2 epochs, the second with the last-epochs loss switch.
     # The interrupted run stops in the middle of epoch 1.
@@ -117,6 +119,7 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(small_dataset, tmp_
         torch.testing.assert_close(model(x), reference.eval()(x), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_two_process_ddp_matches_one_process_with_accumulation(dataset, tmp_path):
     args = [
         f"--data-root={dataset}",
@@ -160,6 +163,7 @@ def test_two_process_ddp_matches_one_process_with_accumulation(dataset, tmp_path
     assert (ddp_weights["decoder.conv_out1.0.weight"] - initial).abs().max() > 1e-6
 
 
+@pytest.mark.slow
 def test_auxiliary_classification_head_trains_on_dis5k_class_names(dataset, tmp_path):
     # DIS5K-style names carry the class ("group#Group#class#Class#id"): two classes here.
     root = tmp_path / "dis"

@@ -51,6 +51,7 @@ def test_pvt_v2_b0_features_equal_timm_after_mapping():
         torch.testing.assert_close(a, b)
 
 
+@pytest.mark.slow
 def test_swin_v1_t_features_equal_timm_after_mapping():
     timm = pytest.importorskip("timm")
     from training.timm_init import load_timm_weights

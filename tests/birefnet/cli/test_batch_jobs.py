@@ -116,6 +116,7 @@ def test_write_atomically_never_leaves_a_half_file_under_the_final_name(tmp_path
     assert Image.open(final).size == (5, 4) and list(tmp_path.iterdir()) == [final]
 
 
+@pytest.mark.slow
 def test_an_image_whose_writing_fails_is_failed_and_leaves_no_file(
     tmp_path, tiny_checkpoint, capsys, monkeypatch
 ):
@@ -136,6 +137,7 @@ def test_an_image_whose_writing_fails_is_failed_and_leaves_no_file(
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0.png", "0_mask.png", "1.png"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_between_images(tmp_path, tiny_checkpoint, capsys, monkeypatch):
     import birefnet.inference.predict
 
@@ -169,6 +171,7 @@ def run(command, cwd):
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_split_the_inputs(tmp_path, tiny_checkpoint):
     folder = photo_folder(tmp_path / "photos", 5, damaged=3)
     single = run(
