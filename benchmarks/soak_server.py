@@ -16,6 +16,7 @@ import argparse
 import dataclasses
 import json
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -51,6 +52,7 @@ def main() -> None:
     config = dataclasses.replace(SHORT if args.short else SoakConfig(), seed=args.seed)
     if not args.short:
         config = dataclasses.replace(config, steps=args.steps)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server and clean up on kill too
     dirs = _TempDirs()
     started = time.monotonic()
     try:

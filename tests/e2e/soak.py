@@ -12,7 +12,8 @@ Steps:
   only the last prompt's nodes) and ComfyUI offloads and drops the other;
 - video: LoadVideo -> BiRefNet video matting (mask video) in the middle of the run;
 - stop: POST /interrupt for that prompt at a seeded random moment: during a batch (24 frames, batch size 1),
-  during a streamed video (once its part file exists), or while the model loads (right as it starts);
+  during a streamed video (once its part file exists), or while the model loads (0.05-0.4 s after the prompt
+  starts);
 - bad: an all-NaN image, a 1x1 image, a 16000x12000 PNG, a model file overwritten with garbage while the
   server runs, a listed model file deleted after its prompt was queued, a video truncated half-way.
 
@@ -107,7 +108,9 @@ class SoakConfig:
     steps: int = 210
     stops: tuple[str, ...] = ("batch",) * 4 + ("video",) * 3 + ("load",) * 3
     bad: tuple[str, ...] = BAD_KINDS
-    modes: tuple[tuple[str, float], ...] = (("custom", 0.5), ("dynamic", 0.46), ("native", 0.04))
+    # Native is 1024x1024 for a file of unknown variant: 30-80 s a prompt on a loaded 2-core CPU, against 1-5 s
+    # for custom 128x128 and dynamic (long side 256); the plan has it 4 times (both models in the warm-up).
+    modes: tuple[tuple[str, float], ...] = (("custom", 0.5), ("dynamic", 0.49), ("native", 0.01))
     images_per_size: int = 2
     warmup: int = 12
     window: int = 50
@@ -181,7 +184,6 @@ def prepare_base(base: Path, config: SoakConfig) -> None:
     torch.manual_seed(1)
     state = {k: v.contiguous() for k, v in BiRefNet("pvt_v2_b0").state_dict().items()}
     save_file(state, str(models / MODEL_B))
-    shutil.copyfile(models / MODEL_B, base / "soak_model_b.bak")  # restored after the garbage step
     shutil.copyfile(models / MODEL_B, models / MODEL_DOOMED)
     inputs = base / "input"
     rng = np.random.default_rng(config.seed)
@@ -232,7 +234,14 @@ def build_plan(config: SoakConfig) -> list[Step]:
             steps.append(Step(i, "video"))
         elif i in at:
             kind, detail = at[i]
-            delays = {"batch": rng.uniform(0.5, 3.0), "video": rng.uniform(0.1, 1.0)}
+            # batch: 24 frames of ~0.3 s; video: after the part file appears; load: the loader runs right after
+            # LoadImage (a few ms), loading takes ~0.5 s (loading itself is not interruptible: Stop takes effect
+            # at the next node or chunk).
+            delays = {
+                "batch": rng.uniform(0.5, 3.0),
+                "video": rng.uniform(0.1, 1.0),
+                "load": rng.uniform(0.05, 0.4),
+            }
             delay = delays.get(detail, 0.0)
             steps.append(Step(i, kind, detail, delay_s=round(delay, 3)))
         else:
@@ -284,13 +293,15 @@ def nan_prompt(model: str) -> dict[str, Any]:
     }
 
 
-def video_prompt(video: str, model: str, prefix: str, batch_size: int = 4) -> dict[str, Any]:
+def video_prompt(
+    video: str, model: str, prefix: str, batch_size: int = 4, fmt: str = "mask"
+) -> dict[str, Any]:
     return {
         "1": {"class_type": "LoadVideo", "inputs": {"file": video}},
         "2": _loader(model),
         "3": {
             "class_type": "BiRefNetExactVideoMatting",
-            "inputs": {"model": ["2", 0], "video": ["1", 0], "format": "mask", "filename_prefix": prefix,
+            "inputs": {"model": ["2", 0], "video": ["1", 0], "format": fmt, "filename_prefix": prefix,
                        "resolution": "custom", "width": 64, "height": 64, "dynamic_long_side": 1024,
                        "batch_size": batch_size, "temporal_radius": 1, "grow": 0, "feather": 0.0,
                        "color": "#00ff00", "fix_edge_colors": False, "start": 0.0, "duration": 0.0},
@@ -470,10 +481,11 @@ class Runner:
         if step.detail == "video":
             folder = self.server.base / "output" / "soak"
             prefix = f"soak/stop_{step.index}"
-            prompt = video_prompt(LONG_VIDEO, model, prefix, batch_size=1)
+            # ProRes (intra-only): the part file appears with the first frame, not after x264's lookahead
+            prompt = video_prompt(LONG_VIDEO, model, prefix, batch_size=1, fmt="prores")
             prompt_id = _queue(self.server, prompt)
             deadline = time.monotonic() + PROMPT_TIMEOUT_S
-            stem = f"stop_{step.index}_"  # the writer's part file: .stop_N_00001_.mp4.partial.mp4
+            stem = f"stop_{step.index}_"  # the writer's part file: .stop_N_00001_.mov.partial.mov
             while not (
                 folder.is_dir() and any(stem in p.name and ".partial" in p.name for p in folder.iterdir())
             ):
@@ -503,13 +515,14 @@ class Runner:
         elif kind == "garbage_model":
             # The model not used by the last prompt (so ComfyUI's cache cannot answer for it), overwritten while
             # the server runs; put back afterwards.
+            backup = self.server.base / "soak_model.bak"
+            os.replace(models / model, backup)
             (models / model).write_bytes(random.Random(step.index).randbytes(4096))
             try:
                 prompt = image_prompt(image_names(self.config)[0], "custom", model)
                 return prompt, _wait(self.server, _queue(self.server, prompt))
             finally:
-                backup = self.server.base / ("soak_model_b.bak" if model == MODEL_B else "soak_model_a.bak")
-                shutil.copyfile(backup, models / model)
+                os.replace(backup, models / model)
         elif kind == "deleted_model":
             # Queued behind a running prompt while the file is listed, deleted before it runs.
             blocker = image_prompt(image_names(self.config)[-1], "custom", model, repeat=4)
@@ -547,8 +560,6 @@ class Runner:
 def run_soak(server: ComfyServer, config: SoakConfig, log: Any = print) -> dict[str, Any]:
     """Run the plan of ``config`` on ``server`` (prepared with ``prepare_base``); returns the report."""
     assert server.pid is not None
-    models = server.base / "models" / "birefnet"
-    shutil.copyfile(models / MODEL_A, server.base / "soak_model_a.bak")
     steps = build_plan(config)
     at_start = proc_stats(server.pid)
     runner = Runner(server, config, log)

@@ -5,6 +5,8 @@ The full run (200+ prompts, 10 Stops, 6 bad inputs) is ``benchmarks/soak_server.
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from .comfy_server import start_comfy_server
@@ -30,6 +32,9 @@ def test_short_soak(tmp_path_factory):
     ) as server:
         report = run_soak(server, SHORT)
     print(summary(report))
+    shutil.rmtree(
+        server.base, ignore_errors=True
+    )  # 3 model files of 61 MB, videos, outputs (the server is stopped)
     assert not report["failures"], summary(report)
     kinds = report["kinds"]
     assert kinds["stop"]["count"] == 2 and kinds["bad"]["count"] == 3
