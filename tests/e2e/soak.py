@@ -11,9 +11,9 @@ Steps:
   of different random weights, alternating, so every good prompt loads its model again (ComfyUI's cache keeps
   only the last prompt's nodes) and ComfyUI offloads and drops the other;
 - video: LoadVideo -> BiRefNet video matting (mask video) in the middle of the run;
-- stop: POST /interrupt for that prompt at a seeded random moment: during a batch (24 frames, batch size 1),
-  during a streamed video (once its part file exists), or while the model loads (0.05-0.4 s after the prompt
-  starts);
+- stop: POST /interrupt for that prompt at a seeded random moment: during a batch (48 frames, batch size 1),
+  during a streamed video (once its part file exists), or while the model loads (once the server process has
+  the model file open, seen in /proc/<pid>/maps and fd);
 - bad: an all-NaN image, a 1x1 image, a 16000x12000 PNG, a model file overwritten with garbage while the
   server runs, a listed model file deleted after its prompt was queued, a video truncated half-way.
 
@@ -234,13 +234,13 @@ def build_plan(config: SoakConfig) -> list[Step]:
             steps.append(Step(i, "video"))
         elif i in at:
             kind, detail = at[i]
-            # batch: 24 frames of ~0.3 s; video: after the part file appears; load: the loader runs right after
-            # LoadImage (a few ms), loading takes ~0.5 s (loading itself is not interruptible: Stop takes effect
-            # at the next node or chunk).
+            # batch: after it starts (48 frames of 0.1-0.5 s); video: after the part file appears; load: once the
+            # server has the model file open (loading itself is not interruptible: Stop takes effect at the next
+            # node boundary or chunk).
             delays = {
-                "batch": rng.uniform(0.5, 3.0),
+                "batch": rng.uniform(0.3, 2.0),
                 "video": rng.uniform(0.1, 1.0),
-                "load": rng.uniform(0.05, 0.4),
+                "load": rng.uniform(0.0, 0.05),
             }
             delay = delays.get(detail, 0.0)
             steps.append(Step(i, kind, detail, delay_s=round(delay, 3)))
@@ -415,6 +415,8 @@ class Runner:
     outcomes: list[Outcome] = field(default_factory=list)
     samples: list[dict[str, int]] = field(default_factory=list)
     max_previews: int = 0
+    load_seen: list[bool] = field(default_factory=list)
+    """Per Stop during a load: whether the model file was seen open in the server when Stop was sent."""
 
     def model_name(self, letter: str) -> str:
         return MODEL_A if letter == "A" else MODEL_B
@@ -492,14 +494,33 @@ class Runner:
                 if time.monotonic() > deadline or prompt_id in self.server.get(f"/history/{prompt_id}"):
                     break
                 time.sleep(0.02)
-        else:
-            repeat = 24 if step.detail == "batch" else 4
-            prompt = image_prompt(image_names(self.config)[0], "custom", model, repeat=repeat)
+        elif step.detail == "batch":
+            prompt = image_prompt(image_names(self.config)[0], "custom", model, repeat=48)
             prompt_id = _queue(self.server, prompt)
             _wait_running(self.server, prompt_id)
+        else:
+            prompt = image_prompt(image_names(self.config)[0], "custom", model, repeat=4)
+            prompt_id = _queue(self.server, prompt)
+            self.load_seen.append(self._wait_model_open(self.server.base / "models" / "birefnet" / model))
         time.sleep(step.delay_s)
         _post_json(self.server, "/interrupt", {"prompt_id": prompt_id})
         return prompt, _wait(self.server, prompt_id)
+
+    def _wait_model_open(self, path: Path, timeout_s: float = 5.0) -> bool:
+        """Wait until the server process has ``path`` open or mapped (the loader reading it); False on timeout."""
+        target = str(path)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if target in Path(f"/proc/{self.server.pid}/maps").read_text():
+                    return True
+                fd_dir = f"/proc/{self.server.pid}/fd"
+                if any(os.readlink(f"{fd_dir}/{fd}") == target for fd in os.listdir(fd_dir)):
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.002)
+        return False
 
     def _bad(self, step: Step, model: str) -> tuple[dict[str, Any], dict[str, Any]]:
         models = self.server.base / "models" / "birefnet"
@@ -589,6 +610,7 @@ def run_soak(server: ComfyServer, config: SoakConfig, log: Any = print) -> dict[
         "failures": [vars(o) for o in runner.outcomes if not o.ok],
         "stops": [{"index": o.index, "during": o.detail, "status": o.status, "node": o.node}
                   for o in runner.outcomes if o.kind == "stop"],
+        "load_stops_sent_while_model_file_open": runner.load_seen,
         "bad": [{"index": o.index, "input": o.detail, "status": o.status, "node": o.node, "message": o.message}
                 for o in runner.outcomes if o.kind == "bad"],
         "rss_mib": {"start": round(at_start["rss_kb"] / 1024, 1),
