@@ -10,7 +10,7 @@ Steps:
   (sha256 of the float32 mask, from the helper pack written here) -- images of three sizes, two model files
   of different random weights, alternating, so every good prompt loads its model again (ComfyUI's cache keeps
   only the last prompt's nodes) and ComfyUI offloads and drops the other;
-- video: LoadVideo -> BiRefNet video matting (mask video) in the middle of the run;
+- video: LoadVideo -> BiRefNet video matting (ProRes 4444, exact alpha) in the middle of the run;
 - stop: POST /interrupt for that prompt at a seeded random moment: during a batch (48 frames, batch size 1),
   during a streamed video (once its part file exists), or while the model loads (once the server process has
   the model file open, seen in /proc/<pid>/maps and fd);
@@ -393,7 +393,8 @@ def _digest(entry: dict[str, Any]) -> str:
 
 
 def _video_digest(server: ComfyServer, entry: dict[str, Any]) -> str:
-    """sha256 of the decoded grey frames of the mask video the matting node wrote."""
+    """sha256 of the alpha planes of the ProRes 4444 file the matting node wrote (its alpha is exact; an H.264
+    mask video is not a bit-for-bit record of the mask)."""
     import av
 
     [path] = server.output_files(entry, "3")
@@ -401,7 +402,9 @@ def _video_digest(server: ComfyServer, entry: dict[str, Any]) -> str:
     frames = 0
     with av.open(str(path)) as container:
         for frame in container.decode(video=0):
-            digest.update(frame.to_ndarray(format="gray").tobytes())
+            plane = frame.planes[3]
+            values = np.frombuffer(plane, dtype=np.uint16).reshape(-1, plane.line_size // 2)
+            digest.update(values[: frame.height, : frame.width].tobytes())
             frames += 1
     return f"{digest.hexdigest()}:{frames}"
 
@@ -433,7 +436,7 @@ class Runner:
             entry = _wait(self.server, _queue(self.server, prompt))
             digest = _digest(entry)
         elif step.kind == "video":
-            prompt = video_prompt(VIDEO, model, f"soak/video_{step.index}")
+            prompt = video_prompt(VIDEO, model, f"soak/video_{step.index}", fmt="prores")
             entry = _wait(self.server, _queue(self.server, prompt))
             if entry["status"]["status_str"] == "success":
                 digest = _video_digest(self.server, entry)
@@ -571,7 +574,7 @@ class Runner:
             refs[key] = _digest(entry) if entry["status"]["status_str"] == "success" else "failed"
         for outcome in self.outcomes:
             if outcome.kind == "video" and outcome.ok:
-                prompt = video_prompt(VIDEO, outcome.model, "soak/video_ref")
+                prompt = video_prompt(VIDEO, outcome.model, "soak/video_ref", fmt="prores")
                 entry = _wait(self.server, _queue(self.server, prompt))
                 ok = entry["status"]["status_str"] == "success"
                 refs["video"] = _video_digest(self.server, entry) if ok else "failed"
