@@ -502,26 +502,39 @@ class Runner:
             prompt_id = _queue(self.server, prompt)
             _wait_running(self.server, prompt_id)
         else:
+            path = self.server.base / "models" / "birefnet" / model
+            baseline = self._model_file_uses(str(path))
             prompt = image_prompt(image_names(self.config)[0], "custom", model, repeat=4)
             prompt_id = _queue(self.server, prompt)
-            self.load_seen.append(self._wait_model_open(self.server.base / "models" / "birefnet" / model))
+            self.load_seen.append(self._wait_model_open(path, baseline))
         time.sleep(step.delay_s)
         _post_json(self.server, "/interrupt", {"prompt_id": prompt_id})
         return prompt, _wait(self.server, prompt_id)
 
-    def _wait_model_open(self, path: Path, timeout_s: float = 5.0) -> bool:
-        """Wait until the server process has ``path`` open or mapped (the loader reading it); False on timeout."""
-        target = str(path)
+    def _model_file_uses(self, target: str) -> int:
+        """How many mappings and open descriptors of the server process point at ``target``."""
+        pid = self.server.pid
+        try:
+            maps = sum(
+                line.endswith(" " + target) for line in Path(f"/proc/{pid}/maps").read_text().splitlines()
+            )
+            fds = 0
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    fds += os.readlink(f"/proc/{pid}/fd/{fd}") == target
+                except OSError:
+                    pass
+            return maps + fds
+        except OSError:
+            return 0
+
+    def _wait_model_open(self, path: Path, baseline: int, timeout_s: float = 5.0) -> bool:
+        """Wait until the server process opens or maps ``path`` once more than ``baseline`` (the loader reading
+        it: an earlier load of the same file may still be mapped); False on timeout."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            try:
-                if target in Path(f"/proc/{self.server.pid}/maps").read_text():
-                    return True
-                fd_dir = f"/proc/{self.server.pid}/fd"
-                if any(os.readlink(f"{fd_dir}/{fd}") == target for fd in os.listdir(fd_dir)):
-                    return True
-            except OSError:
-                pass
+            if self._model_file_uses(str(path)) > baseline:
+                return True
             time.sleep(0.002)
         return False
 
