@@ -18,7 +18,7 @@ PREVIEW_CAP = 12
 RSS_TOLERANCE = 0.10
 """Median VmRSS of the last 10 prompts against the first 10 after warm-up. The full run's goal is 5%; over
 windows of 10 prompts on a 2-core machine shared with other jobs the median moves by a few percent with the
-allocator (a 640x480 image and a 24-frame batch come and go), so the short run allows 10%: a leak of one
+allocator (a 640x480 image and a 48-frame batch come and go), so the short run allows 10%: a leak of one
 model copy (~15 MiB) per prompt would still show as 30% or more."""
 
 
