@@ -10,7 +10,10 @@ which web/birefnet_exact.js reads in ``onExecuted``:
 
 A file is ``{"filename", "subfolder", "type": "temp"}``, fetched by the UI through ``/view``. Only the first
 image of a batch is written (a video batch would otherwise write every frame); ``batch`` says how many
-there were. ComfyUI empties the temp folder when it starts.
+there were. ComfyUI empties the temp folder only when it starts, so a server that runs for days would pile
+up previews: after each preview the oldest of this pack's preview files (``birefnet_*_.png`` in the temp
+folder) beyond the newest MAX_PREVIEW_FILES are removed (``BIREFNET_MAX_PREVIEW_FILES`` overrides the number;
+the files of the preview just written are always kept).
 """
 
 from __future__ import annotations
@@ -25,6 +28,50 @@ from PIL import Image
 
 PREVIEW_KEY = "birefnet_preview"
 PNG_COMPRESS_LEVEL = 1  # as ComfyUI's PreviewImage: previews are written often and read once
+PREVIEW_PREFIX = "birefnet_"
+MAX_PREVIEW_FILES = 200
+"""Newest preview files of this pack kept in the temp folder (100 mask or cut-out previews of two files)."""
+
+
+def max_preview_files() -> int:
+    """MAX_PREVIEW_FILES, or ``BIREFNET_MAX_PREVIEW_FILES`` when set to a whole number (at least 2)."""
+    try:
+        return max(2, int(os.environ["BIREFNET_MAX_PREVIEW_FILES"]))
+    except (KeyError, ValueError):
+        return MAX_PREVIEW_FILES
+
+
+def prune_previews(keep: set[str]) -> int:
+    """Remove this pack's oldest preview files in the temp folder beyond the newest ``max_preview_files()``,
+    never one named in ``keep``; returns how many were removed. Files another process removed are skipped."""
+    temp_dir = folder_paths.get_temp_directory()
+    try:
+        entries = [
+            e
+            for e in os.scandir(temp_dir)
+            if e.name.startswith(PREVIEW_PREFIX) and e.name.endswith("_.png") and e.is_file()
+        ]
+    except OSError:
+        return 0
+    excess = len(entries) - max_preview_files()
+    if excess <= 0:
+        return 0
+    stamped = []
+    for entry in entries:
+        try:
+            stamped.append((entry.stat().st_mtime_ns, entry.name, entry.path))
+        except OSError:
+            continue
+    removed = 0
+    for _, name, path in sorted(stamped)[:excess]:
+        if name in keep:
+            continue
+        try:
+            os.remove(path)
+            removed += 1
+        except OSError:
+            pass
+    return removed
 
 
 def _to_pil(image: torch.Tensor) -> Image.Image:
@@ -50,28 +97,24 @@ def save_temp_png(image: torch.Tensor, prefix: str) -> dict:
 
 def cutout_preview(before: torch.Tensor, after: torch.Tensor) -> dict:
     """UI payload comparing the first input image ``before`` [B,H,W,C] with the first result ``after``."""
-    return {
-        PREVIEW_KEY: [
-            {
-                "kind": "cutout",
-                "before": save_temp_png(before[0, ..., :3], "birefnet_before"),
-                "after": save_temp_png(after[0], "birefnet_after"),
-                "batch": int(after.shape[0]),
-            }
-        ]
+    payload = {
+        "kind": "cutout",
+        "before": save_temp_png(before[0, ..., :3], "birefnet_before"),
+        "after": save_temp_png(after[0], "birefnet_after"),
+        "batch": int(after.shape[0]),
     }
+    prune_previews({payload["before"]["filename"], payload["after"]["filename"]})
+    return {PREVIEW_KEY: [payload]}
 
 
 def mask_preview(mask: torch.Tensor, image: torch.Tensor | None) -> dict:
     """UI payload with the first mask [B,H,W] (1 = foreground) and, when given, its image [B,H,W,C]."""
     same_size = image is not None and tuple(image.shape[1:3]) == tuple(mask.shape[1:3])
-    return {
-        PREVIEW_KEY: [
-            {
-                "kind": "mask",
-                "image": save_temp_png(image[0, ..., :3], "birefnet_image") if same_size else None,
-                "mask": save_temp_png(mask[0], "birefnet_mask"),
-                "batch": int(mask.shape[0]),
-            }
-        ]
+    payload = {
+        "kind": "mask",
+        "image": save_temp_png(image[0, ..., :3], "birefnet_image") if same_size else None,
+        "mask": save_temp_png(mask[0], "birefnet_mask"),
+        "batch": int(mask.shape[0]),
     }
+    prune_previews({f["filename"] for f in (payload["image"], payload["mask"]) if f is not None})
+    return {PREVIEW_KEY: [payload]}

@@ -18,7 +18,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +48,8 @@ class ComfyServer:
     url: str
     base: Path
     log: Path
+    pid: int | None = None
+    """The server process (``main.py``), for reading its /proc entries."""
 
     def get(self, path: str) -> Any:
         with urllib.request.urlopen(self.url + path, timeout=60) as response:
@@ -145,13 +147,20 @@ def _device_args() -> list[str]:
 
 @contextmanager
 def start_comfy_server(
-    tmp_path_factory, extra_args: Sequence[str] = (), name: str = "comfy-base", coexistence: bool = False
+    tmp_path_factory,
+    extra_args: Sequence[str] = (),
+    name: str = "comfy-base",
+    coexistence: bool = False,
+    prepare: Callable[[Path], None] | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[ComfyServer]:
     """Start ComfyUI with this pack in a fresh base directory; yields the running server, stops it on exit.
 
     ``extra_args`` go to ComfyUI's ``main.py`` (e.g. ``["--front-end-root", DIR]``); ``name`` names the
     base directory under pytest's temporary folder. ``coexistence``: also install the stand-ins of other
-    BiRefNet packs and core's model files (``coexistence_setup.py``).
+    BiRefNet packs and core's model files (``coexistence_setup.py``). ``prepare(base)`` runs after the base
+    directory is written and before the server starts (more inputs, model files, custom nodes);
+    ``extra_env`` is added to the server's environment.
     """
     comfy_dir, comfy_python = ensure_comfyui()
     base = tmp_path_factory.mktemp(name)
@@ -166,6 +175,8 @@ def start_comfy_server(
     if coexistence:
         others = coexistence_setup.install(base, PACK_NAME, base / "models" / "birefnet" / TINY_CHECKPOINT)
     extra_yaml.write_text(f"birefnet_e2e:\n    base_path: {extra}\n    birefnet: .\n" + others)
+    if prepare is not None:
+        prepare(base)
 
     port = _free_port()
     log = base / "comfyui.log"
@@ -175,6 +186,7 @@ def start_comfy_server(
         "--database-url", "sqlite:///:memory:", "--disable-auto-launch", *extra_args,
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.update(extra_env or {})
     env["HF_HUB_OFFLINE"] = "1"  # the tests never download; a download attempt must fail fast and clearly
     env["TORCHINDUCTOR_CACHE_DIR"] = str(
         base / "inductor-cache"
@@ -183,7 +195,7 @@ def start_comfy_server(
         process = subprocess.Popen(
             command, cwd=comfy_dir, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
-    server = ComfyServer(f"http://127.0.0.1:{port}", base, log)
+    server = ComfyServer(f"http://127.0.0.1:{port}", base, log, pid=process.pid)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while True:
