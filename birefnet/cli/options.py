@@ -26,7 +26,7 @@ def add_model_options(parser: argparse.ArgumentParser, compile_help: str) -> Non
         "--precision",
         default="auto",
         choices=("auto", "fp32", "fp16", "bf16"),
-        help="default: auto (fp16 on CUDA, fp32 on CPU)",
+        help="default: auto (fp32 weights with fp16 autocast on CUDA, fp32 on CPU)",
     )
     parser.add_argument(
         "--models-dir",
