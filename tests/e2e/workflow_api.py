@@ -17,6 +17,19 @@ def _is_widget(spec: list[Any]) -> bool:
     return isinstance(spec[0], list) or spec[0] in WIDGET_TYPES
 
 
+_MISSING = object()
+
+
+def _widget_default(spec: list, options: dict[str, Any]) -> Any:
+    """The value a widget starts with: its ``default``, else a combo's first option."""
+    if "default" in options:
+        return options["default"]
+    choices = spec[0] if isinstance(spec[0], list) else options.get("options")
+    if choices:
+        return choices[0]
+    raise ValueError(f"widget {spec!r} has no default and the workflow gives no value for it")
+
+
 def ui_to_api(workflow: dict[str, Any], object_info: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """API-format prompt ``{node id: {"class_type", "inputs", "_meta"}}`` of a UI-format workflow."""
     links = {link[0]: link for link in workflow["links"]}
@@ -33,8 +46,12 @@ def ui_to_api(workflow: dict[str, Any], object_info: dict[str, Any]) -> dict[str
         for name in order:
             spec = specs[name]
             if _is_widget(spec):
-                value = next(values)
                 options = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
+                # A workflow saved before a widget was appended has fewer values: the front end keeps the
+                # new widget's default, and so does this conversion.
+                value = next(values, _MISSING)
+                if value is _MISSING:
+                    value = _widget_default(spec, options)
                 if options.get("control_after_generate") or name in ("seed", "noise_seed"):
                     next(values)  # the frontend's "fixed / randomize" companion widget
                 if name not in linked:
