@@ -83,12 +83,11 @@ def run_cutout(args: argparse.Namespace) -> int:
         stop_between_chunks("image") as between_images,
         tqdm(total=len(job.jobs), unit="image", desc="cutout") as bar,
     ):
+        # --box/--region/--points: predict_guided; --detail: predict_detailed, tiles on the bar; else predict
         if prompt is not None:
             segment = guided_segmenter(prompt, args.margin)
         else:
-            segment = segmenter(
-                detail, args.tile_overlap, bar
-            )  # --detail: predict_detailed, tiles on the bar
+            segment = segmenter(detail, args.tile_overlap, bar)
         pending = list(job.pending())
         bar.update(len(job.jobs) - len(pending))
         try:
@@ -96,7 +95,7 @@ def run_cutout(args: argparse.Namespace) -> int:
                 between_images()
                 window = pending[start : start + args.batch_size]
                 cut_out_window(model, window, resolution, dtype, job, segment=segment, crop=crop)
-                bar.update(len(pending[start : start + args.batch_size]))
+                bar.update(len(window))
         except KeyboardInterrupt:
             job.finish(interrupted=True)
             raise
@@ -115,7 +114,8 @@ def cut_out_window(
     """Read, segment and write one window of --batch-size images; each image that fails is recorded as
     failed (same-size images share a forward pass, so a failing pass fails all of them). ``segment``: what
     computes the masks, called as ``predict`` (default: ``predict``; --detail: see ``detail.segmenter``;
-    --box/--region/--points: ``guided.guided_segmenter``). ``crop``: --crop's box of a mask (``write_cutout``)."""
+    --box/--region/--points: ``guided.guided_segmenter``). ``crop``: --crop's box of a mask
+    (``write_cutout``)."""
     from ..inference.predict import predict
 
     segment = predict if segment is None else segment

@@ -81,6 +81,7 @@ def _flag_error(flag: str, value: str, check: Callable[[], Any]) -> Any:
 
 
 def check_margin(args: argparse.Namespace) -> int:
+    """``--margin``, refused below 0."""
     if args.margin < 0:
         raise BiRefNetError(f"--margin must be 0 or more pixels, got {args.margin}.")
     return args.margin
