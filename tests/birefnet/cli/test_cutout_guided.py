@@ -15,7 +15,7 @@ from PIL import Image
 from birefnet import Prompt, predict_guided, subject_box
 from birefnet.cli import main
 from birefnet.cli.crop import BOX_TEXT_KEY
-from birefnet.cli.images import load_region
+from birefnet.cli.images import image_size, load_region, load_rgb_image
 from birefnet.weights.load import load_model
 from tests.birefnet.inference.test_detail import GreyLogitModel
 
@@ -223,3 +223,12 @@ def test_region_files_luminance_or_alpha(tmp_path):
     Image.fromarray(rgba).save(tmp_path / "opaque.png")
     region = load_region(tmp_path / "opaque.png")
     assert region[0, 0] == 1 and torch.allclose(region[1:, 1:], torch.tensor(30 / 255))
+
+
+def test_image_size_is_the_upright_size_read_from_the_header(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: shown turned by 90 degrees
+    Image.new("RGB", (40, 30)).save(tmp_path / "turned.jpg", exif=exif)
+    assert image_size(tmp_path / "turned.jpg") == load_rgb_image(tmp_path / "turned.jpg").size == (30, 40)
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    assert image_size(tmp_path / "broken.png") is None
