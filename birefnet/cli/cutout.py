@@ -8,9 +8,12 @@ torchrun split as described there.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import pathlib
+import sys
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import BiRefNetError
@@ -134,20 +137,38 @@ def cut_out_window(
             by_size.setdefault(images[source].size, []).append((source, outputs))
     for group in by_size.values():
         try:
-            masks = segment(
-                model, [images[s] for s, _ in group], resolution, batch_size=len(group), dtype=dtype
-            )
+            with warnings_naming([s for s, _ in group]):
+                masks = segment(
+                    model, [images[s] for s, _ in group], resolution, batch_size=len(group), dtype=dtype
+                )
         except Exception as error:  # noqa: BLE001 - out of memory, a size the model refuses: fail these only
             for source, outputs in group:
                 job.record(source, outputs, "failed", failure_reason(error), started)
             continue
         for (source, outputs), mask in zip(group, masks, strict=True):
             try:
-                write_cutout(images[source], mask, outputs, crop)
+                with warnings_naming([source]):
+                    write_cutout(images[source], mask, outputs, crop)
             except Exception as error:  # noqa: BLE001 - a full disk, a file in the way: fail this image only
                 job.record(source, outputs, "failed", f"cannot write: {failure_reason(error)}", started)
             else:
                 job.record(source, outputs, "done", None, started)
+
+
+@contextlib.contextmanager
+def warnings_naming(sources: list[pathlib.Path]) -> Iterator[None]:
+    """Warnings raised inside (a point on no object, an empty mask for --crop) printed as one line each that
+    names the input files: ``warning: FILE: message`` (every time, not once per run)."""
+    from tqdm import tqdm
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            names = ", ".join(str(source) for source in sources)
+            for warning in caught:
+                tqdm.write(f"warning: {names}: {warning.message}", file=sys.stderr)
 
 
 def write_cutout(

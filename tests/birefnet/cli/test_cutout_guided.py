@@ -232,3 +232,15 @@ def test_image_size_is_the_upright_size_read_from_the_header(tmp_path):
     assert image_size(tmp_path / "turned.jpg") == load_rgb_image(tmp_path / "turned.jpg").size == (30, 40)
     (tmp_path / "broken.png").write_bytes(b"not an image")
     assert image_size(tmp_path / "broken.png") is None
+
+
+def test_warnings_name_the_image(bright_model, photo, tmp_path, capsys):
+    assert cutout(photo, tmp_path / "out", "--points", "30,30;100,100", "--margin", "80") == 0
+    err = capsys.readouterr().err
+    assert f"warning: {photo}: Point 100,100 of image 0 falls on no object" in err
+    assert kept(written_mask(tmp_path / "out" / "photo_mask.png")) == {"a": True, "b": False, "c": False}
+
+    Image.new("RGB", (200, 120)).save(tmp_path / "black.png")  # nothing to cut out
+    assert cutout(tmp_path / "black.png", tmp_path / "crop", "--crop") == 0
+    assert f"warning: {tmp_path / 'black.png'}: The mask has no pixel above 0.5" in capsys.readouterr().err
+    assert Image.open(tmp_path / "crop" / "black.png").size == (200, 120)
