@@ -20,7 +20,7 @@ from ..errors import BiRefNetError
 from .batch import BatchJob, Job, add_batch_options, failure_reason
 from .crop import BOX_TEXT_KEY, Cropper, add_crop_options, check_crop_options
 from .detail import add_detail_options, check_detail_options, segmenter
-from .guided import add_prompt_options, check_prompt_fits, guided_segmenter, prompt_from_args
+from .guided import add_prompt_options, check_margin, check_prompt_fits, guided_segmenter, prompt_from_args
 from .options import add_model_options
 from .outputs import check_output_plan, write_atomically
 from .ranks import Rank
@@ -68,6 +68,7 @@ def run_cutout(args: argparse.Namespace) -> int:
     resolution = check_resolution(args.resolution)
     detail = check_detail_options(args)
     prompt = prompt_from_args(args)
+    margin = check_margin(args, prompt is not None, "--box, --region or --points")
     if prompt is not None and detail is not None:
         raise BiRefNetError(
             "--detail does not combine with --box/--region/--points: the crop already gives the object the "
@@ -88,7 +89,7 @@ def run_cutout(args: argparse.Namespace) -> int:
     ):
         # --box/--region/--points: predict_guided; --detail: predict_detailed, tiles on the bar; else predict
         if prompt is not None:
-            segment = guided_segmenter(prompt, args.margin)
+            segment = guided_segmenter(prompt, margin)
         else:
             segment = segmenter(detail, args.tile_overlap, bar)
         pending = list(job.pending())

@@ -158,7 +158,8 @@ def test_one_region_for_a_folder_of_images_of_its_size(bright_model, tmp_path, c
         (["--region", "wrong_size.png"], "region mask is 50x40 but the image is 200x120"),
         (["--region", "empty.png"], "region mask is empty"),
         (["--region", "missing.png"], "--region: cannot read the region mask"),
-        (["--margin", "-1"], "--margin must be 0 or more"),
+        (["--box", "1,1,50,50", "--margin", "-1"], "--margin must be 0 or more"),
+        (["--margin", "8"], "--margin without --box, --region or --points: add"),
         (
             ["--box", "1,1,50,50", "--detail", "native"],
             "--detail does not combine with --box/--region/--points",

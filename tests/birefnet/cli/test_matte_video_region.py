@@ -50,6 +50,12 @@ def test_region_is_followed_across_chunks(bright_model, tmp_path):
     assert_follows_the_square(torch.from_numpy(alphas), range(8))
 
 
+def test_margin_without_region_is_a_user_error(bright_model, tmp_path, capsys):
+    source = write_video(tmp_path / "clip.mp4", frames=2, width=96, height=64, draw=square_and_distractor)
+    assert matte(source, tmp_path / "out", "--margin", "8") == 2
+    assert "--margin without --region: add --region" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("region", "flags", "message"),
     [
