@@ -18,6 +18,8 @@ from comfy_stand_ins import nodes_over_stand_ins, use_folder_paths
 
 from birefnet import BiRefNetError, Prompt, predict, predict_guided
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 GUIDE_INPUTS = ["region", "margin", "box", "points"]
 SIZE = (64, 64)  # custom model input: small, for CPU time
 
@@ -116,9 +118,8 @@ def test_segment_region_is_per_image_or_one_for_all(nodes, handle, tiny_model):
     )
     assert torch.equal(per_image, expected)
     one_for_all = _segment(nodes, handle, image, region=region[:1], margin=8)
-    assert torch.equal(one_for_all[0], per_image[0])
     assert torch.equal(
-        one_for_all[1], predict_guided(tiny_model, image[1:], Prompt(region=region[0]), SIZE, margin=8)[0]
+        one_for_all, predict_guided(tiny_model, image, Prompt(region=region[0]), SIZE, margin=8)
     )
     with pytest.raises(BiRefNetError, match="3 region masks for 2 images"):
         _segment(nodes, handle, image, region=region[[0, 1, 1]])
@@ -150,9 +151,17 @@ def test_remove_background_cuts_out_the_boxed_object(nodes, handle, tiny_model, 
     module = sys.modules[node.__module__]
     monkeypatch.setattr(module, "_model", lambda *args: handle)
     monkeypatch.setattr(node, "hidden", SimpleNamespace(unique_id="7"), raising=False)
+    segment, resolutions = module.segment, []
+
+    def segment_at_test_size(handle, image, resolution, **settings):  # native is 1024x1024: minutes on a CPU
+        resolutions.append(resolution)
+        return segment(handle, image, SIZE, **settings)
+
+    monkeypatch.setattr(module, "segment", segment_at_test_size)
     image = _image(1, 40, 40)
     rgba, mask = node.execute(image, "tiny", False, margin=0, box="8,4,24,36").values
-    expected = predict_guided(tiny_model, image, Prompt(boxes=((8, 4, 24, 36),)), None, margin=0)
+    assert resolutions == [None]  # the node's own setting: native
+    expected = predict_guided(tiny_model, image, Prompt(boxes=((8, 4, 24, 36),)), SIZE, margin=0)
     assert torch.equal(mask, expected)
     assert rgba.shape == (1, 40, 40, 4) and torch.equal(rgba[..., 3], expected)
 
