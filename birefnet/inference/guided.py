@@ -1,12 +1,13 @@
 """`predict_guided`: the mask of the chosen object(s) of each image: crop -> predict -> paste -> component filter.
 
 Per image the objects are its Prompt's boxes (one object each); else its region (one object, its bounding box);
-else its positive points (one object, their bounding box). Each object's box is grown by `margin` pixels,
-clipped to the image, and that crop runs through `predict_crops` at `model_input_size(resolution, model,
-crop size)`: a small object gets the model's whole input, "dynamic" keeps the crop's aspect, and with margin 0
-the mask inside a box is exactly `predict(model, image[box])`. Each object's crop mask is filtered by
-`components.filter_components` (region, positive and negative points), pasted into a zero mask, and objects are
-combined with max: outside every grown box the mask is exactly 0. An empty Prompt gives `predict`'s result.
+else its positive points (one object, their bounding box); negative points alone act on the whole image. Each
+object's box is grown by `margin` pixels, clipped to the image, and that crop runs through `predict_crops` at
+`model_input_size(resolution, model, crop size)`: a small object gets the model's whole input, "dynamic" keeps
+the crop's aspect, and with margin 0 the mask inside a box is exactly `predict(model, image[box])`. Each
+object's crop mask is filtered by `components.filter_components` (the region, and the points inside that crop:
+positive points act only on the crops that hold them), pasted into a zero mask, and objects are combined with
+max: outside every grown box the mask is exactly 0. An empty Prompt gives `predict`'s result.
 """
 
 from __future__ import annotations

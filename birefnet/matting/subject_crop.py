@@ -35,8 +35,9 @@ def subject_box(
     (W, H), grown to that aspect ratio; sides rounded to a multiple of `multiple`; centred on the subject and
     moved to lie inside the image. When the asked aspect cannot hold the subject inside the image, the box is
     the largest one of that aspect inside the image, centred on the subject. The aspect holds to within the
-    rounding of a side to `multiple` (|w/h - W/H| <= multiple / min(w, h) relative). An empty mask gives the
-    whole image (fitted to the aspect and multiple) and a warning.
+    rounding of one side to `multiple` (|w - h * W / H| <= multiple or |h - w * H / W| <= multiple). An empty
+    mask gives the whole image (fitted to the aspect and multiple) and a warning. BiRefNetError when `multiple`
+    is larger than the image.
     """
     if not isinstance(mask, torch.Tensor) or mask.dim() not in (2, 3):
         shape = list(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__
