@@ -8,16 +8,19 @@ torchrun split as described there.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import pathlib
+import sys
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import BiRefNetError
 from .batch import BatchJob, Job, add_batch_options, failure_reason
 from .crop import BOX_TEXT_KEY, Cropper, add_crop_options, check_crop_options
 from .detail import add_detail_options, check_detail_options, segmenter
-from .guided import add_prompt_options, check_prompt_fits, guided_segmenter, prompt_from_args
+from .guided import add_prompt_options, check_margin, check_prompt_fits, guided_segmenter, prompt_from_args
 from .options import add_model_options
 from .outputs import check_output_plan, write_atomically
 from .ranks import Rank
@@ -65,6 +68,7 @@ def run_cutout(args: argparse.Namespace) -> int:
     resolution = check_resolution(args.resolution)
     detail = check_detail_options(args)
     prompt = prompt_from_args(args)
+    margin = check_margin(args, prompt is not None, "--box, --region or --points")
     if prompt is not None and detail is not None:
         raise BiRefNetError(
             "--detail does not combine with --box/--region/--points: the crop already gives the object the "
@@ -83,12 +87,11 @@ def run_cutout(args: argparse.Namespace) -> int:
         stop_between_chunks("image") as between_images,
         tqdm(total=len(job.jobs), unit="image", desc="cutout") as bar,
     ):
+        # --box/--region/--points: predict_guided; --detail: predict_detailed, tiles on the bar; else predict
         if prompt is not None:
-            segment = guided_segmenter(prompt, args.margin)
+            segment = guided_segmenter(prompt, margin)
         else:
-            segment = segmenter(
-                detail, args.tile_overlap, bar
-            )  # --detail: predict_detailed, tiles on the bar
+            segment = segmenter(detail, args.tile_overlap, bar)
         pending = list(job.pending())
         bar.update(len(job.jobs) - len(pending))
         try:
@@ -96,7 +99,7 @@ def run_cutout(args: argparse.Namespace) -> int:
                 between_images()
                 window = pending[start : start + args.batch_size]
                 cut_out_window(model, window, resolution, dtype, job, segment=segment, crop=crop)
-                bar.update(len(pending[start : start + args.batch_size]))
+                bar.update(len(window))
         except KeyboardInterrupt:
             job.finish(interrupted=True)
             raise
@@ -115,7 +118,8 @@ def cut_out_window(
     """Read, segment and write one window of --batch-size images; each image that fails is recorded as
     failed (same-size images share a forward pass, so a failing pass fails all of them). ``segment``: what
     computes the masks, called as ``predict`` (default: ``predict``; --detail: see ``detail.segmenter``;
-    --box/--region/--points: ``guided.guided_segmenter``). ``crop``: --crop's box of a mask (``write_cutout``)."""
+    --box/--region/--points: ``guided.guided_segmenter``). ``crop``: --crop's box of a mask
+    (``write_cutout``)."""
     from ..inference.predict import predict
 
     segment = predict if segment is None else segment
@@ -134,20 +138,38 @@ def cut_out_window(
             by_size.setdefault(images[source].size, []).append((source, outputs))
     for group in by_size.values():
         try:
-            masks = segment(
-                model, [images[s] for s, _ in group], resolution, batch_size=len(group), dtype=dtype
-            )
+            with warnings_naming([s for s, _ in group]):
+                masks = segment(
+                    model, [images[s] for s, _ in group], resolution, batch_size=len(group), dtype=dtype
+                )
         except Exception as error:  # noqa: BLE001 - out of memory, a size the model refuses: fail these only
             for source, outputs in group:
                 job.record(source, outputs, "failed", failure_reason(error), started)
             continue
         for (source, outputs), mask in zip(group, masks, strict=True):
             try:
-                write_cutout(images[source], mask, outputs, crop)
+                with warnings_naming([source]):
+                    write_cutout(images[source], mask, outputs, crop)
             except Exception as error:  # noqa: BLE001 - a full disk, a file in the way: fail this image only
                 job.record(source, outputs, "failed", f"cannot write: {failure_reason(error)}", started)
             else:
                 job.record(source, outputs, "done", None, started)
+
+
+@contextlib.contextmanager
+def warnings_naming(sources: list[pathlib.Path]) -> Iterator[None]:
+    """Warnings raised inside (a point on no object, an empty mask for --crop) printed as one line each that
+    names the input files: ``warning: FILE: message`` (every time, not once per run)."""
+    from tqdm import tqdm
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            names = ", ".join(str(source) for source in sources)
+            for warning in caught:
+                tqdm.write(f"warning: {names}: {warning.message}", file=sys.stderr)
 
 
 def write_cutout(

@@ -26,11 +26,11 @@ from ..inference.prompts import (
 
 
 def add_margin_option(parser: argparse.ArgumentParser, what: str) -> None:
-    """--margin PX (default DEFAULT_MARGIN)."""
+    """--margin PX (None when not given: DEFAULT_MARGIN, see ``check_margin``)."""
     parser.add_argument(
         "--margin",
         type=int,
-        default=DEFAULT_MARGIN,
+        default=None,
         metavar="PX",
         help=f"{what} ({DEFAULT_MARGIN})",
     )
@@ -80,9 +80,15 @@ def _flag_error(flag: str, value: str, check: Callable[[], Any]) -> Any:
         raise BiRefNetError(f"{flag} {value!r}: {error}") from error
 
 
-def check_margin(args: argparse.Namespace) -> int:
+def check_margin(args: argparse.Namespace, used: bool, flags: str) -> int:
+    """``--margin`` (DEFAULT_MARGIN when not given); refused below 0, and when given without the object
+    ``flags`` it applies to (``used`` False)."""
+    if args.margin is None:
+        return DEFAULT_MARGIN
     if args.margin < 0:
         raise BiRefNetError(f"--margin must be 0 or more pixels, got {args.margin}.")
+    if not used:
+        raise BiRefNetError(f"--margin without {flags}: add {flags} (the margin is added around the object).")
     return args.margin
 
 
@@ -95,7 +101,6 @@ def read_region(path: pathlib.Path | None) -> Any:
 
 def prompt_from_args(args: argparse.Namespace) -> Prompt | None:
     """The Prompt of ``cutout``'s flags (None when none is given: the whole image, plain ``predict``)."""
-    check_margin(args)
     boxes = tuple(
         box for text in args.boxes for box in _flag_error("--box", text, lambda t=text: parse_boxes(t))
     )

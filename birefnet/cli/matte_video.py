@@ -115,6 +115,7 @@ def run_matte_video(args: argparse.Namespace) -> int:
         if not f.is_file():
             raise BiRefNetError(f"Input video {f} does not exist (or is not a file).")
     outputs = video_outputs(files, args.out, formats)
+    margin = check_margin(args, args.region is not None, "--region")
     region = first_frame_region(args, files)
     refine = {
         "threshold": args.threshold,
@@ -135,7 +136,7 @@ def run_matte_video(args: argparse.Namespace) -> int:
         "start": args.start,
         "duration": args.duration,
         "region": region,
-        "margin": args.margin,
+        "margin": margin,
     }
     with stop_between_chunks() as between_chunks:
         try:
@@ -163,7 +164,6 @@ def first_frame_region(args: argparse.Namespace, files: list[pathlib.Path]) -> A
     """``--region`` read and checked against every video's first frame (None when not given)."""
     from ..inference.prompts import Prompt
 
-    check_margin(args)
     region = read_region(args.region)
     if region is not None:
         check_prompt_fits(Prompt(region=region), ((f, video_frame_size(f)) for f in files))

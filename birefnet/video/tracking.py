@@ -16,9 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import BiRefNetError
 from ..inference.guided import predict_guided
-from ..inference.prompts import DEFAULT_MARGIN, Prompt
+from ..inference.prompts import DEFAULT_MARGIN, Prompt, grow_box, region_box
 from ..matting.refine import grow_mask
 
 log = logging.getLogger("birefnet")
@@ -29,17 +28,11 @@ class RegionTracker:
 
     region: float ``[H, W]`` in 0..1 (1 = the object) for the first frame, the frames' size.
     margin: pixels (>= 0) the region is grown by from frame to frame (and the crop around it).
+    Both are checked by ``predict_guided`` at the first frame (BiRefNetError naming them).
     """
 
     def __init__(self, region: Any, margin: int = DEFAULT_MARGIN) -> None:
-        region = torch.as_tensor(region).float()
-        if region.dim() != 2:
-            raise BiRefNetError(
-                f"region must be one mask [H, W] for the first frame, got shape {list(region.shape)}."
-            )
-        if not isinstance(margin, int) or margin < 0:
-            raise BiRefNetError(f"margin must be a whole number of pixels, 0 or more, got {margin!r}.")
-        self.region: torch.Tensor | None = region
+        self.region: torch.Tensor | None = torch.as_tensor(region)  # checked by predict_guided (size, empty)
         self.margin = margin
         self.frames = 0  # frames segmented so far
 
@@ -58,16 +51,10 @@ class RegionTracker:
         masks = torch.zeros(frames.shape[:3], dtype=torch.float32)
         for i, frame in enumerate(frames):
             if self.region is not None:
-                if self.frames == 0 and tuple(self.region.shape) != tuple(frame.shape[:2]):
-                    height, width = frame.shape[:2]
-                    raise BiRefNetError(
-                        f"The region is {self.region.shape[1]}x{self.region.shape[0]} but the video's frames "
-                        f"are {width}x{height}: give a region mask of the video's size."
-                    )
+                prompt = Prompt(region=self.region)
                 masks[i] = predict_guided(
-                    model, frame, Prompt(region=self.region), resolution, margin=self.margin, batch_size=1,
-                    **settings,
-                )[0]  # fmt: skip
+                    model, frame, prompt, resolution, margin=self.margin, batch_size=1, **settings
+                )[0]
                 self._follow(masks[i])
             self.frames += 1
         return masks
@@ -82,4 +69,9 @@ class RegionTracker:
             )
             self.region = None
             return
-        self.region = grow_mask(core[None], self.margin)[0]
+        # Grown inside the core's box plus the margin only (the same numbers as growing the whole frame).
+        height, width = core.shape
+        x0, y0, x1, y1 = grow_box(region_box(core), self.margin, height, width)
+        region = torch.zeros_like(core)
+        region[y0:y1, x0:x1] = grow_mask(core[None, y0:y1, x0:x1], self.margin)[0]
+        self.region = region

@@ -16,6 +16,7 @@ import torch
 from PIL import Image
 
 from birefnet import BiRefNetError, matte_video, predict
+from birefnet.matting.refine import grow_mask
 from birefnet.video.tracking import RegionTracker
 from tests.birefnet.inference.test_detail import GreyLogitModel
 from tests.video_samples import (
@@ -74,10 +75,10 @@ def test_a_lost_object_stays_zero_even_when_it_comes_back(caplog):
 
 def test_a_region_of_another_size_is_an_error_naming_both_sizes():
     frames = np.stack([square_and_distractor(0)])
-    with pytest.raises(BiRefNetError, match="region is 90x64 but the video's frames are 96x64"):
+    with pytest.raises(BiRefNetError, match="region mask is 90x64 but the image is 96x64"):
         RegionTracker(torch.ones(64, 90), TRACK_MARGIN).segment(GreyLogitModel(), frames, RESOLUTION)
-    with pytest.raises(BiRefNetError, match="margin"):
-        RegionTracker(first_region(), -1)
+    with pytest.raises(BiRefNetError, match="margin must be a whole number"):
+        RegionTracker(first_region(), -1).segment(GreyLogitModel(), frames, RESOLUTION)
 
 
 def test_matte_video_with_a_region_across_chunk_boundaries(tmp_path):
@@ -112,3 +113,12 @@ def test_matte_video_with_a_region_across_chunk_boundaries(tmp_path):
     files = sorted((tmp_path / "lost_png").glob("*.png"))
     alphas = np.stack([np.asarray(Image.open(f))[..., 3] for f in files])
     assert alphas[:7].reshape(7, -1).max(axis=1).min() == 255 and not alphas[7:].any()
+
+
+def test_the_next_region_is_the_mask_grown_by_the_margin():
+    frames = np.stack([square_and_distractor(0)])
+    tracker = RegionTracker(first_region(), TRACK_MARGIN)
+    mask = tracker.segment(GreyLogitModel(), frames, RESOLUTION)[0]
+    expected = grow_mask((mask > 0.5).float()[None], TRACK_MARGIN)[0]  # grown over the whole frame
+    torch.testing.assert_close(tracker.region, expected, rtol=0, atol=0)
+    assert expected.sum() > (mask > 0.5).sum()
