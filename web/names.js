@@ -36,3 +36,12 @@ export const PREVIEW_KINDS = Object.freeze({
   CUTOUT: "cutout",
   MASK: "mask",
 });
+
+/** Inputs that choose the object to cut out (nodes/guided_inputs.py REGION_INPUT, BOX_WIDGET,
+ * POINTS_WIDGET; nodes/shared_inputs.py MARGIN_WIDGET): the front end draws into box and points. */
+export const GUIDE_WIDGETS = Object.freeze({
+  REGION: "region",
+  MARGIN: "margin",
+  BOX: "box",
+  POINTS: "points",
+});

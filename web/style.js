@@ -1,4 +1,4 @@
-// The stylesheet of the pack's DOM widgets (preview, info line), added to the page once.
+// The stylesheet of the pack's DOM widgets (preview, prompt pad, info line), added to the page once.
 
 const STYLE_ID = "birefnet-exact-style";
 const CHECKER = "#9a9a9a"; // dark tiles of the checkerboard under a cut-out
@@ -18,6 +18,18 @@ const CSS = `
 .birefnet-preview .label.left { left: 4px; } .birefnet-preview .label.right { right: 4px; }
 .birefnet-preview .empty { position: absolute; inset: 0; display: flex; align-items: center;
   justify-content: center; color: #888; font: 12px sans-serif; }
+.birefnet-prompt { position: relative; width: 100%; height: 100%; min-height: 160px; overflow: hidden;
+  user-select: none; touch-action: none; cursor: crosshair; background: #1b1b1b; border-radius: 4px; }
+.birefnet-prompt [hidden] { display: none !important; }
+.birefnet-prompt canvas { position: absolute; inset: 0; width: 100%; height: 100%; }
+.birefnet-prompt .empty { position: absolute; inset: 0; display: flex; align-items: center;
+  justify-content: center; color: #888; font: 12px sans-serif; text-align: center; }
+.birefnet-prompt .clear { position: absolute; top: 4px; right: 4px; font: 11px sans-serif; color: #fff;
+  background: rgba(0,0,0,.6); border: 1px solid #777; border-radius: 3px; padding: 1px 6px; cursor: pointer; }
+.birefnet-prompt .hint, .birefnet-prompt .problem { position: absolute; left: 4px; right: 4px;
+  font: 10px sans-serif; color: #ddd; background: rgba(0,0,0,.55); padding: 1px 4px; border-radius: 3px;
+  pointer-events: none; }
+.birefnet-prompt .hint { bottom: 4px; } .birefnet-prompt .problem { top: 26px; color: #ffb0b0; }
 .birefnet-info { font: 11px/1.35 sans-serif; color: var(--descrip-text, #aaa); padding: 2px 4px;
   white-space: normal; overflow-wrap: anywhere; overflow: hidden; }
 .birefnet-info .status { color: var(--input-text, #ddd); }
