@@ -67,18 +67,19 @@ function applyPress(prompt, press, end, size) {
   return next;
 }
 
-/** Mouse and touch on the pad: boxes and points into the widgets, never a node drag or canvas menu. */
+/** Mouse and touch on the pad's picture: boxes and points into the widgets, never a node drag or a menu. */
 function listenForGestures(node, pad) {
+  const area = pad.area;
   let press = null; // {start: image coordinates, startPad, button, shift, negative, moved}
   const stop = (event) => {
     event.preventDefault();
     event.stopPropagation();
   };
-  pad.root.addEventListener("pointerdown", (event) => {
+  area.addEventListener("pointerdown", (event) => {
     const fit = pad.fit();
-    if (event.target === pad.clearButton || !fit) return;
+    if (!fit) return;
     stop(event);
-    pad.root.setPointerCapture?.(event.pointerId);
+    area.setPointerCapture?.(event.pointerId);
     const startPad = pad.padPoint(event);
     press = {
       start: padToImage(fit, startPad),
@@ -89,7 +90,7 @@ function listenForGestures(node, pad) {
       moved: false,
     };
   });
-  pad.root.addEventListener("pointermove", (event) => {
+  area.addEventListener("pointermove", (event) => {
     if (!press) return;
     stop(event);
     const here = pad.padPoint(event);
@@ -98,20 +99,20 @@ function listenForGestures(node, pad) {
       pad.draw(readPrompt(node), boxBetween(press.start, padToImage(pad.fit(), here), pad.size()));
     }
   });
-  pad.root.addEventListener("pointerup", (event) => {
+  area.addEventListener("pointerup", (event) => {
     if (!press) return;
     stop(event);
-    pad.root.releasePointerCapture?.(event.pointerId);
+    area.releasePointerCapture?.(event.pointerId);
     const next = applyPress(readPrompt(node), press, padToImage(pad.fit(), pad.padPoint(event)), pad.size());
     press = null;
     if (next) writePrompt(node, next);
     pad.draw(readPrompt(node));
   });
-  pad.root.addEventListener("pointercancel", () => {
+  area.addEventListener("pointercancel", () => {
     press = null;
     pad.draw(readPrompt(node));
   });
-  pad.root.addEventListener("contextmenu", stop); // right-click is a negative point, not a menu
+  area.addEventListener("contextmenu", stop); // right-click is a negative point, not a menu
   pad.clearButton.addEventListener("pointerdown", (event) => event.stopPropagation());
   pad.clearButton.addEventListener("click", (event) => {
     stop(event);

@@ -12,10 +12,14 @@ export const NEGATIVE_COLOR = "#ff2a3c";
 const OUTSIDE_SHADE = "rgba(0, 0, 0, 0.45)"; // darkens what lies outside every box
 const POINT_RADIUS = 5; // pad pixels
 
-const TEMPLATE = `<canvas></canvas><div class="empty">Connect an image (Load Image) or run once to draw here</div>
-<button class="clear" type="button" title="Remove the box and the points: the whole image again">clear</button>
-<div class="hint">drag: box (shift: one more) · click: + point · right-click: − point</div>
-<div class="problem" hidden></div>`;
+const HELP =
+  "Drag: a box around the object (replaces the boxes; shift-drag adds one). Click: a point on the object. " +
+  "Right-click, alt-click or ctrl-click: a point on what to leave out. clear: the whole image again. " +
+  "Pixels of the original image, written into the box and points widgets.";
+const TEMPLATE = `<div class="area"><canvas></canvas>
+<div class="empty">Connect an image (Load Image) or run once to draw here</div><div class="problem" hidden></div></div>
+<div class="bar"><span class="hint">drag: box · click: + point · right-click: − point</span>
+<button class="clear" type="button" title="Remove the box and the points: the whole image again">clear</button></div>`;
 
 function drawBoxes(context, fit, boxes, padSize) {
   if (!boxes.length) return;
@@ -59,13 +63,15 @@ function drawDragBox(context, fit, [x0, y0, x1, y1]) {
   context.setLineDash([]);
 }
 
-/** Build a pad: `{root, canvas, clearButton, setImage(source), shownKey(), draw(prompt, dragBox),
- * padPoint(event), fit(), size()}`. `prompt`: `{boxes, positive, negative, bad}` (prompt_text.js); `dragBox`: a box being dragged. */
+/** Build a pad: `{root, area (the picture's part, where gestures go), canvas, clearButton, setImage(source),
+ * shownKey(), draw(prompt, dragBox), padPoint(event), fit(), size()}`. `prompt`: `{boxes, positive,
+ * negative, bad}` (prompt_text.js); `dragBox`: the box being dragged, drawn dashed. */
 export function createPromptPad() {
   ensureStyle();
   const root = document.createElement("div");
   root.className = "birefnet-prompt";
   root.innerHTML = TEMPLATE;
+  root.title = HELP;
   const canvas = root.querySelector("canvas");
   const empty = root.querySelector(".empty");
   const problem = root.querySelector(".problem");
@@ -126,5 +132,16 @@ export function createPromptPad() {
 
   new ResizeObserver(() => draw()).observe(canvas);
   const shownKey = () => state.key;
-  return { root, canvas, clearButton: root.querySelector(".clear"), setImage, shownKey, draw, padPoint, fit, size };
+  return {
+    root,
+    area: root.querySelector(".area"),
+    canvas,
+    clearButton: root.querySelector(".clear"),
+    setImage,
+    shownKey,
+    draw,
+    padPoint,
+    fit,
+    size,
+  };
 }

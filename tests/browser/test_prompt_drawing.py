@@ -9,11 +9,15 @@ empties both widgets and the drawing, and that a box typed into the widget is dr
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+from e2e.comfy_server import TINY_CHECKPOINT
 from PIL import Image
 
 from .comfy_page import _NODE
+from .test_front_end import forget_earlier_results
 
 PICTURE = "birefnet_prompt_grid.png"
 SIZE = (96, 64)  # width, height: not the pad's aspect, so the picture is letterboxed
@@ -40,6 +44,17 @@ def add_nodes(comfy_page, picture: str, segment_type: str = "BiRefNetExactSegmen
           return node.id;
         }""",
         [picture, segment_type],
+    )
+
+
+def wait_for_pad(comfy_page, node_id, timeout_ms: int = 30_000) -> None:
+    """Wait until the node's pad is shown with its picture drawn."""
+    comfy_page.page.wait_for_function(
+        "(id) => { const node = " + _NODE + "(id);"
+        " const pad = node.widgets.find((w) => w.name === 'birefnet_prompt');"
+        " return pad && !pad.hidden && pad.element.dataset.ready === 'true'; }",
+        arg=node_id,
+        timeout=timeout_ms,
     )
 
 
@@ -140,13 +155,7 @@ def grey_picture(browser_server):
 
 def open_pad(comfy_page, picture: str, segment_type: str = "BiRefNetExactSegment"):
     node_id = add_nodes(comfy_page, picture, segment_type)
-    comfy_page.page.wait_for_function(
-        "(id) => { const node = " + _NODE + "(id);"
-        " const pad = node.widgets.find((w) => w.name === 'birefnet_prompt');"
-        " return pad && !pad.hidden && pad.element.dataset.ready === 'true'; }",
-        arg=node_id,
-        timeout=30_000,
-    )
+    wait_for_pad(comfy_page, node_id)
     comfy_page.fit_view([node_id], max_scale=1.3)  # a zoomed canvas: page px are not pad px
     comfy_page.page.wait_for_timeout(400)
     return node_id, pad_state(comfy_page, node_id)
@@ -170,6 +179,7 @@ def test_box_and_points_drawn_with_the_mouse_land_in_the_widgets_in_image_pixels
     assert texts(comfy_page, node_id)[0] == "2,3,30,33"
     drag(comfy_page, at.edge(10, 8), at.edge(70, 50))
     assert pad_state(comfy_page, node_id)["shapes"] == "4"  # 1 box, 3 points
+    comfy_page.screenshot("node-drawn", clip=comfy_page.node_rect(node_id))  # the widgets show the texts
 
     pixels, shot = comfy_page.pixels("drawn", clip=pad)
     assert near(colour_at(pixels, pad, at.centre(40, 30)), POSITIVE_RGB), f"no positive point; see {shot}"
@@ -196,4 +206,92 @@ def test_box_and_points_drawn_with_the_mouse_land_in_the_widgets_in_image_pixels
     assert line_across(typed, pad, at.edge(48, 16), BOX_RGB), f"typed box not drawn; see {typed_shot}"
     assert near(colour_at(typed, pad, at.centre(20, 40)), (GREY * (1 - SHADE),) * 3, 8), typed_shot
     assert near(colour_at(typed, pad, at.centre(70, 16)), (GREY,) * 3, 6), typed_shot
+    comfy_page.assert_no_pack_errors()
+
+
+def pad_menu(comfy_page, node_id, starts_with: str) -> None:
+    """Pick the node menu's entry that starts with `starts_with` (as the context menu calls it)."""
+    comfy_page.evaluate(
+        "([id, start]) => { const node = " + _NODE + "(id); const options = [];"
+        " node.getExtraMenuOptions(window.app.canvas, options);"
+        " options.find((o) => o && String(o.content).startsWith(start)).callback(); }",
+        [node_id, starts_with],
+    )
+    comfy_page.page.wait_for_timeout(300)
+
+
+def segment_of(workflow: dict, node_id) -> dict:
+    return next(n for n in workflow["nodes"] if str(n["id"]) == str(node_id))
+
+
+def test_saved_workflows_keep_their_layout_and_values_until_the_pad_is_turned_on(comfy_page, grey_picture):
+    node_id, _ = open_pad(comfy_page, grey_picture)
+    saved = comfy_page.graph_workflow()
+    values = segment_of(saved, node_id)["widgets_values"]
+    assert segment_of(saved, node_id)["properties"]["birefnet_prompt_pad"] is True
+    prompt = comfy_page.api_prompt()[str(node_id)]["inputs"]
+    assert not any(k.startswith("birefnet_") for k in prompt), prompt  # the pad is no input
+
+    # A workflow saved before the pad existed: no pad (the node keeps its saved size) ...
+    old = json.loads(json.dumps(saved))
+    del segment_of(old, node_id)["properties"]["birefnet_prompt_pad"]
+    comfy_page.load_workflow(old)
+    comfy_page.page.wait_for_timeout(1500)  # longer than the pad's look at the upstream picture
+    assert pad_state(comfy_page, node_id) is None, comfy_page.screenshot("old-workflow")
+    # ... until the node menu turns it on; the widget values stay as they were.
+    pad_menu(comfy_page, node_id, "Draw a box / points")
+    wait_for_pad(comfy_page, node_id)
+    turned_on = segment_of(comfy_page.graph_workflow(), node_id)
+    assert turned_on["properties"]["birefnet_prompt_pad"] is True
+    assert turned_on["widgets_values"] == values
+    pad_menu(comfy_page, node_id, "Hide the box / points")
+    assert pad_state(comfy_page, node_id) is None, comfy_page.screenshot("turned-off")
+
+    # An old workflow whose node holds a box shows the pad with the box drawn.
+    names = [w["name"] for w in comfy_page.widgets(node_id) if w["name"] != "birefnet_prompt"]
+    segment_of(old, node_id)["widgets_values"][names.index("box")] = "10,8,70,50"
+    comfy_page.load_workflow(old)
+    wait_for_pad(comfy_page, node_id)
+    assert comfy_page.widget(node_id, "box")["value"] == "10,8,70,50"
+    assert pad_state(comfy_page, node_id)["shapes"] == "1", comfy_page.screenshot("old-workflow-with-box")
+    comfy_page.assert_no_pack_errors()
+
+
+def test_without_a_picked_picture_upstream_the_pad_shows_the_last_run_image(comfy_page, grey_picture):
+    """Load Image -> Upscale Image By 0.5 -> Remove background: before a run there is nothing to draw on;
+    after it, the pad shows the image the node received (48x32) and clicks are in its pixels."""
+    node_id = comfy_page.evaluate(
+        """([picture, model]) => {
+          const graph = window.app.rootGraph ?? window.app.graph;
+          const add = (type, pos) => { const n = window.LiteGraph.createNode(type); n.pos = pos; graph.add(n); return n; };
+          const load = add("LoadImage", [20, 120]);
+          load.widgets.find((w) => w.name === "image").value = picture;
+          const scale = add("ImageScaleBy", [360, 120]);
+          scale.widgets.find((w) => w.name === "scale_by").value = 0.5;
+          const node = add("BiRefNetExactRemoveBackground", [660, 60]);
+          node.widgets.find((w) => w.name === "model").value = model;
+          const save = add("PreviewImage", [1100, 60]);
+          load.connect(0, scale, 0);
+          scale.connect(0, node, node.inputs.findIndex((i) => i.name === "image"));
+          node.connect(0, save, 0);
+          return node.id;
+        }""",
+        [grey_picture, TINY_CHECKPOINT],
+    )
+    comfy_page.fit_view()
+    comfy_page.page.wait_for_timeout(1500)
+    assert pad_state(comfy_page, node_id) is None, comfy_page.screenshot("before-run")
+    forget_earlier_results(comfy_page.server)
+    entry = comfy_page.run()
+    assert entry["status"]["status_str"] == "success", json.dumps(entry["status"])[:3000]
+    wait_for_pad(comfy_page, node_id, 60_000)
+    comfy_page.fit_view([node_id], max_scale=1.3)
+    comfy_page.page.wait_for_timeout(400)
+    pad = pad_state(comfy_page, node_id)
+    assert pad["size"] == "48,32", pad
+    scale = min(pad["width"] / 48, pad["height"] / 32)
+    left, top = pad["x"] + (pad["width"] - 48 * scale) / 2, pad["y"] + (pad["height"] - 32 * scale) / 2
+    click(comfy_page, (left + 47.5 * scale, top + 0.5 * scale))  # the top-right pixel
+    shot = comfy_page.screenshot("after-run", clip=comfy_page.node_rect(node_id))
+    assert comfy_page.widget(node_id, "points")["value"] == "47,0", shot
     comfy_page.assert_no_pack_errors()
