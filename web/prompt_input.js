@@ -187,7 +187,7 @@ export function extendPromptNodeType(proto) {
   chainCallback(proto, "onNodeCreated", function () {
     this.properties ??= {};
     this.properties[PAD_PROPERTY] ??= true; // a new node shows it; onConfigure decides for saved ones
-    const poll = setInterval(() => pollPromptPad(this), SOURCE_POLL_MS);
+    const poll = setInterval(() => (this.graph ? pollPromptPad(this) : clearInterval(poll)), SOURCE_POLL_MS);
     chainCallback(this, "onRemoved", () => clearInterval(poll));
     refreshPromptPad(this);
   });
