@@ -35,6 +35,17 @@ function readPrompt(node) {
   return { boxes, positive, negative, bad: [...badBoxes, ...bad] };
 }
 
+/** The widgets' texts the pad was drawn from, to notice a change that called no callback (undo, ...). */
+function promptText(node) {
+  return `${findWidget(node, GUIDE_WIDGETS.BOX)?.value}\n${findWidget(node, GUIDE_WIDGETS.POINTS)?.value}`;
+}
+
+/** Draw the node's prompt on its pad (with `dragBox`, the box being dragged, when given). */
+function drawPrompt(node, pad, dragBox = null) {
+  pad.drawnText = promptText(node);
+  pad.draw(readPrompt(node), dragBox);
+}
+
 /** Set a widget's text as the UI does (value, then its callback, which redraws the pad). */
 function writeWidget(node, name, text) {
   const widget = findWidget(node, name);
@@ -96,7 +107,7 @@ function listenForGestures(node, pad) {
     const here = pad.padPoint(event);
     press.moved ||= Math.hypot(here[0] - press.startPad[0], here[1] - press.startPad[1]) > DRAG_THRESHOLD;
     if (press.moved && press.button === 0) {
-      pad.draw(readPrompt(node), boxBetween(press.start, padToImage(pad.fit(), here), pad.size()));
+      drawPrompt(node, pad, boxBetween(press.start, padToImage(pad.fit(), here), pad.size()));
     }
   });
   area.addEventListener("pointerup", (event) => {
@@ -106,18 +117,18 @@ function listenForGestures(node, pad) {
     const next = applyPress(readPrompt(node), press, padToImage(pad.fit(), pad.padPoint(event)), pad.size());
     press = null;
     if (next) writePrompt(node, next);
-    pad.draw(readPrompt(node));
+    drawPrompt(node, pad);
   });
   area.addEventListener("pointercancel", () => {
     press = null;
-    pad.draw(readPrompt(node));
+    drawPrompt(node, pad);
   });
   area.addEventListener("contextmenu", stop); // right-click is a negative point, not a menu
   pad.clearButton.addEventListener("pointerdown", (event) => event.stopPropagation());
   pad.clearButton.addEventListener("click", (event) => {
     stop(event);
     writePrompt(node, { boxes: [], positive: [], negative: [] });
-    pad.draw(readPrompt(node));
+    drawPrompt(node, pad);
   });
 }
 
@@ -132,7 +143,7 @@ function padWidget(node) {
   listenForGestures(node, pad);
   for (const name of Object.values(GUIDE_WIDGETS)) {
     const text = findWidget(node, name);
-    if (text) chainCallback(text, "callback", () => pad.draw(readPrompt(node)));
+    if (text) chainCallback(text, "callback", () => drawPrompt(node, pad));
   }
   return widget;
 }
@@ -142,10 +153,12 @@ function wantedSource(node) {
   return node.properties?.[PAD_PROPERTY] === false ? null : promptImageSource(node, node.birefnetLastPreview);
 }
 
-/** Refresh the pad when its picture should change (the upstream node picked another file, ...). */
+/** Refresh the pad when its picture should change (the upstream node picked another file, ...), redraw
+ * it when the widgets' texts changed without a callback. */
 function pollPromptPad(node) {
   const pad = findWidget(node, PAD_WIDGET)?.birefnetPad;
   if (!pad || (wantedSource(node)?.key ?? null) !== pad.shownKey()) refreshPromptPad(node);
+  else if (pad.drawnText !== promptText(node)) drawPrompt(node, pad);
 }
 
 /** Show the pad with the current picture and prompt, or hide it (no picture, or turned off). */
@@ -160,7 +173,7 @@ export function refreshPromptPad(node) {
     else node.setSize?.([Math.max(node.size[0], 320), Math.max(node.size[1], node.computeSize()[1])]);
     node.setDirtyCanvas?.(true, true);
   }
-  widget.birefnetPad.draw(readPrompt(node));
+  drawPrompt(node, widget.birefnetPad);
   widget.birefnetPad.setImage(source).catch((error) => console.warn("BiRefNet: prompt pad:", error.message));
 }
 

@@ -4,7 +4,8 @@ A Load Image with a known 96x64 grey picture feeds a Segment node; the node's pa
 Playwright's mouse drags boxes and clicks points on it; the test maps image pixels to page positions
 itself (the picture fitted, centred, into the pad's canvas, whatever the canvas zoom) and asserts the
 widget texts in the library's formats, the colours drawn over the picture (a screenshot), that "clear"
-empties both widgets and the drawing, and that a box typed into the widget is drawn.
+empties both widgets and the drawing, and that a box typed into the widget (or a value set without its
+callback) is drawn.
 """
 
 from __future__ import annotations
@@ -206,6 +207,14 @@ def test_box_and_points_drawn_with_the_mouse_land_in_the_widgets_in_image_pixels
     assert line_across(typed, pad, at.edge(48, 16), BOX_RGB), f"typed box not drawn; see {typed_shot}"
     assert near(colour_at(typed, pad, at.centre(20, 40)), (GREY * (1 - SHADE),) * 3, 8), typed_shot
     assert near(colour_at(typed, pad, at.centre(70, 16)), (GREY,) * 3, 6), typed_shot
+
+    # A value set without the widget's callback (undo, another extension) is drawn too, within a second.
+    comfy_page.evaluate(
+        "(id) => { " + _NODE + "(id).widgets.find((w) => w.name === 'points').value = '20,40'; }", node_id
+    )
+    comfy_page.page.wait_for_timeout(1500)
+    quiet, quiet_shot = comfy_page.pixels("set-quietly", clip=pad)
+    assert near(colour_at(quiet, pad, at.centre(20, 40)), POSITIVE_RGB), f"point not drawn; see {quiet_shot}"
     comfy_page.assert_no_pack_errors()
 
 
