@@ -42,7 +42,6 @@ class BiRefNetCropToSubject(io.ComfyNode):
                     step=0.01,
                     tooltip="mask values above this are the subject",
                 ),
-                margin_input("pixels added around the subject's bounding box"),
                 io.String.Input(
                     "aspect",
                     default="free",
@@ -62,6 +61,7 @@ class BiRefNetCropToSubject(io.ComfyNode):
                     tooltip="on: a box per image (crops resized to the largest so the batch stacks); off: one "
                     "box around the subject of every image (video: a steady crop)",
                 ),
+                margin_input("pixels added around the subject's bounding box"),
             ],
             outputs=[
                 io.Image.Output(display_name="image"),

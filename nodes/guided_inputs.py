@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io
 
-from ..birefnet import BiRefNetError, Prompt, parse_boxes, parse_points
+from ..birefnet import Prompt, batch_prompts, parse_boxes, parse_points
 from .shared_inputs import margin_input
 
 # Names web/names.js GUIDE_WIDGETS copies (with shared_inputs.MARGIN_WIDGET); the front end draws into box, points.
@@ -51,36 +51,17 @@ def guided_inputs() -> list[io.Input]:
     ]
 
 
-def _regions(region: torch.Tensor | None, count: int) -> list[torch.Tensor | None]:
-    """One region ``[H, W]`` per image of a batch of ``count``: a MASK ``[N, H, W]`` gives its own to each
-    image, ``[1, H, W]`` or ``[H, W]`` the same to all; None: no region."""
-    if region is None:
-        return [None] * count
-    if region.dim() == 2:
-        region = region[None]
-    if region.dim() != 3:
-        raise BiRefNetError(
-            f"The region input is a tensor of shape {list(region.shape)}; connect a MASK [batch, height, width]."
-        )
-    if region.shape[0] not in (1, count):
-        raise BiRefNetError(
-            f"The region input has {region.shape[0]} masks but the image batch has {count} images: connect one "
-            "mask for all images or one per image."
-        )
-    return [region[i if region.shape[0] == count else 0].float() for i in range(count)]
-
-
 def guided_prompts(
     image: torch.Tensor, region: torch.Tensor | None, box: str, points: str
 ) -> list[Prompt] | None:
-    """One ``birefnet.Prompt`` per image of ``image`` ``[N, H, W, C]`` (the same boxes and points for every
-    image, the region per image or shared, see ``_regions``); None when no region, box or point is given: the
-    whole image, exactly as without these inputs. Malformed text raises BiRefNetError naming the widget."""
+    """One ``birefnet.Prompt`` per image of ``image`` ``[N, H, W, C]``: the same boxes and points for every
+    image; the region MASK ``[N, H, W]`` one per image, ``[1, H, W]`` or ``[H, W]`` one for all (see
+    ``birefnet.batch_prompts``). None when no region, box or point is given: the whole image, exactly as
+    without these inputs. Malformed text, or a region batch of another length, raises BiRefNetError."""
     boxes = parse_boxes(box or "")
     positive, negative = parse_points(points or "")
     if region is None and not boxes and not positive and not negative:
         return None
-    return [
-        Prompt(boxes=boxes, region=one_region, points=positive, negative_points=negative)
-        for one_region in _regions(region, image.shape[0])
-    ]
+    return batch_prompts(
+        image.shape[0], boxes=boxes, points=positive, negative_points=negative, regions=region
+    )

@@ -24,7 +24,9 @@ class BiRefNetPasteBack(io.ComfyNode):
             ),
             inputs=[
                 io.Image.Input("image", tooltip="the original images (Crop to subject's input)"),
-                io.Image.Input("patch", tooltip="the edited crops (e.g. Stable Diffusion's output at any size)"),
+                io.Image.Input(
+                    "patch", tooltip="the edited crops (e.g. Stable Diffusion's output at any size)"
+                ),
                 BiRefNetBoxes.Input("boxes", tooltip="Crop to subject's boxes"),
                 io.Mask.Input(
                     "mask",

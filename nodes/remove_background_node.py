@@ -39,7 +39,8 @@ class BiRefNetRemoveBackground(io.ComfyNode):
                 "One node for the common case: segments the image with BiRefNet at its native resolution and "
                 "returns an RGBA IMAGE (Save Image writes a transparent PNG) with clean edge colours, and the "
                 "foreground MASK (1 = foreground). For control use Load BiRefNet model, BiRefNet segment, "
-                "Refine mask and Composite."
+                "Refine mask and Composite. Optional box, points or region choose the object, as in BiRefNet "
+                "segment."
             ),
             inputs=[
                 io.Image.Input("image"),

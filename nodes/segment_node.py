@@ -27,7 +27,9 @@ class BiRefNetSegment(io.ComfyNode):
             description=(
                 "Foreground mask of every image of a batch (1 = foreground, 0 = background), at the image's "
                 "own size. Long batches (video frames) run in chunks of 'batch_size' with flat memory; Stop "
-                "takes effect between chunks."
+                "takes effect between chunks. Optional box, points or region (a rough mask, e.g. from SAM) choose "
+                "the object: only its box grown by 'margin' is segmented, at the model's full input size, and the "
+                "mask is 0 outside it; left empty, the whole image."
             ),
             inputs=[
                 BiRefNetModel.Input("model"),

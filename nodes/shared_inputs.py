@@ -88,7 +88,9 @@ def background_color_input(tooltip: str):
 def margin_input(tooltip: str) -> io.Int.Input:
     """Pixels added around a box, region or subject (default ``DEFAULT_MARGIN``); ``tooltip``: around what.
     Optional, so API prompts written before a node had it run with the default."""
-    return io.Int.Input(MARGIN_WIDGET, default=DEFAULT_MARGIN, min=0, max=MAX_MARGIN, optional=True, tooltip=tooltip)
+    return io.Int.Input(
+        MARGIN_WIDGET, default=DEFAULT_MARGIN, min=0, max=MAX_MARGIN, optional=True, tooltip=tooltip
+    )
 
 
 def model_choice_input(preferred: str | None = None) -> io.Combo.Input:

@@ -11,15 +11,41 @@ combined with max: outside every grown box the mask is exactly 0. An empty Promp
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from .predict import ProgressCallback
-from .prompts import DEFAULT_MARGIN, Prompt
-from .sizes import DEFAULT_DYNAMIC_LONG_SIDE, Resolution
+from ..errors import BiRefNetError
+from .components import crop_choice, filter_components
+from .crops import predict_crops
+from .predict import ProgressCallback, _ImageSource, check_batch_size, predict
+from .prompts import (
+    DEFAULT_MARGIN,
+    Box,
+    Point,
+    Prompt,
+    check_points,
+    check_region,
+    clip_box,
+    grow_box,
+    points_box,
+    region_box,
+)
+from .sizes import DEFAULT_DYNAMIC_LONG_SIDE, Resolution, model_input_size
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One image's checked prompt: the crops (grown object boxes) to predict and what filters them."""
+
+    crops: tuple[Box, ...]
+    region: torch.Tensor | None
+    positive: tuple[Point, ...]
+    negative: tuple[Point, ...]
 
 
 def predict_guided(
@@ -47,4 +73,88 @@ def predict_guided(
     another size than the image or an empty region, a point outside the image: BiRefNetError naming it. A point
     that falls in no component of the mask: a warning naming it, and the point is ignored.
     """
-    raise NotImplementedError
+    check_batch_size(batch_size)
+    if isinstance(margin, bool) or not isinstance(margin, int) or margin < 0:
+        raise BiRefNetError(f"margin must be a whole number of pixels >= 0, got {margin!r}.")
+    source = _ImageSource(images)
+    plans = [
+        _plan(prompt, margin, source.height, source.width) for prompt in _per_image(prompts, source.count)
+    ]
+    run = {"batch_size": batch_size, "device": device, "dtype": dtype}
+    whole = [i for i, plan in enumerate(plans) if plan is None]
+    if len(whole) == source.count:
+        return predict(
+            model, images, resolution, progress=progress, dynamic_long_side=dynamic_long_side, **run
+        )
+    total = len(whole) + sum(len(plan.crops) for plan in plans if plan is not None)
+    report = (lambda done, _: None) if progress is None else (lambda done, _: progress(done, total))
+    out = torch.zeros((source.count, source.height, source.width), dtype=torch.float32)
+    if whole:
+        subset = source.data[whole]
+        out[whole] = predict(
+            model, subset, resolution, progress=report, dynamic_long_side=dynamic_long_side, **run
+        )
+    done = len(whole)
+    for index, plan in enumerate(plans):
+        if plan is None:
+            continue
+        sizes = [
+            model_input_size(resolution, model, (y1 - y0, x1 - x0), dynamic_long_side)
+            for x0, y0, x1, y1 in plan.crops
+        ]
+        hit: set[Point] = set()
+        for size in dict.fromkeys(sizes):  # crops of one input size share forward passes
+            group = [crop for crop, crop_size in zip(plan.crops, sizes, strict=True) if crop_size == size]
+            edges = [(y0, x0, y1, x1) for x0, y0, x1, y1 in group]
+            for j, mask in predict_crops(model, source, edges, size, index=index, **run):
+                x0, y0, x1, y1 = group[j]
+                choice = crop_choice(group[j], plan.region, plan.positive, plan.negative)
+                filtered, crop_hit = filter_components(mask, choice)
+                hit |= {(x + x0, y + y0) for x, y in crop_hit}
+                pasted = out[index, y0:y1, x0:x1]
+                pasted.copy_(torch.maximum(pasted, filtered))
+                done += 1
+                report(done, total)
+        _warn_unused_points(index, plan, hit)
+    return out
+
+
+def _warn_unused_points(index: int, plan: _Plan, hit: set[Point]) -> None:
+    for x, y in (*plan.positive, *plan.negative):
+        if (x, y) not in hit:
+            warnings.warn(
+                f"Point {x},{y} of image {index} falls on no object of the mask (no pixel above 0.5 there), so "
+                f"it is ignored: put the point on the object (or on the part to remove).",
+                stacklevel=3,
+            )
+
+
+def _per_image(prompts: Prompt | Sequence[Prompt], count: int) -> list[Prompt]:
+    if isinstance(prompts, Prompt):
+        return [prompts] * count
+    prompts = list(prompts)
+    if len(prompts) != count or not all(isinstance(prompt, Prompt) for prompt in prompts):
+        raise BiRefNetError(
+            f"Give one Prompt for all images or one per image: got {len(prompts)} prompts for {count} images."
+        )
+    return prompts
+
+
+def _plan(prompt: Prompt, margin: int, height: int, width: int) -> _Plan | None:
+    """The checked crops of `prompt` for a `width` x `height` image; None for an empty prompt (whole image)."""
+    if prompt.is_empty():
+        return None
+    boxes = tuple(clip_box(box, height, width) for box in prompt.boxes)
+    region = None if prompt.region is None else check_region(prompt.region, height, width)
+    positive = check_points(prompt.points, height, width, "positive point")
+    negative = check_points(prompt.negative_points, height, width, "negative point")
+    if boxes:
+        objects = boxes
+    elif region is not None:
+        objects = (region_box(region),)
+    elif positive:
+        objects = (points_box(positive),)
+    else:  # negative points only: the whole image, their components removed
+        objects = ((0, 0, width, height),)
+    crops = tuple(dict.fromkeys(grow_box(box, margin, height, width) for box in objects))
+    return _Plan(crops, region, positive, negative)

@@ -33,9 +33,11 @@ NODE_CLASSES = {
     "COMPOSITE": "BiRefNetComposite",
     "REMOVE_BACKGROUND": "BiRefNetRemoveBackground",
     "VIDEO_MATTING": "BiRefNetVideoMatting",
+    "CROP_TO_SUBJECT": "BiRefNetCropToSubject",
+    "PASTE_BACK": "BiRefNetPasteBack",
 }
-# GUIDE_WIDGETS key -> the Python module-level constant with that input's name
-GUIDE_CONSTANTS = {
+# GUIDE_WIDGETS key -> the Python module-level constant holding that input's name
+GUIDE_WIDGETS = {
     "REGION": "REGION_INPUT",
     "MARGIN": "MARGIN_WIDGET",
     "BOX": "BOX_WIDGET",
@@ -150,10 +152,8 @@ def test_node_types_match_the_node_schemas():
     assert js_names()["NODE_TYPES"] == {key: node_id(cls) for key, cls in NODE_CLASSES.items()}
 
 
-def test_guide_widgets_match_the_guided_inputs():
-    assert js_names()["GUIDE_WIDGETS"] == {
-        key: python_constant(name) for key, name in GUIDE_CONSTANTS.items()
-    }
+def test_guide_widgets_match_the_python_input_names():
+    assert js_names()["GUIDE_WIDGETS"] == {key: python_constant(name) for key, name in GUIDE_WIDGETS.items()}
 
 
 def test_model_kinds_match_the_model_list_entries():
