@@ -15,6 +15,7 @@ import json
 import numpy as np
 import pytest
 from e2e.comfy_server import TINY_CHECKPOINT
+from e2e.comfyui_setup import REPO_ROOT
 from PIL import Image
 
 from .comfy_page import _NODE
@@ -304,3 +305,16 @@ def test_without_a_picked_picture_upstream_the_pad_shows_the_last_run_image(comf
     shot = comfy_page.screenshot("after-run", clip=comfy_page.node_rect(node_id))
     assert comfy_page.widget(node_id, "points")["value"] == "47,0", shot
     comfy_page.assert_no_pack_errors()
+
+
+def test_boxed_example_draws_its_box_on_the_picture_and_keeps_clear_of_its_note(comfy_page):
+    comfy_page.load_workflow(REPO_ROOT / "example_workflows" / "cutout_boxed_object.json")
+    segment = comfy_page.node_ids("BiRefNetExactSegment")[0]
+    wait_for_pad(comfy_page, segment)
+    comfy_page.fit_view()
+    comfy_page.page.wait_for_timeout(500)
+    shot = comfy_page.screenshot("example")
+    pad = pad_state(comfy_page, segment)
+    assert (pad["size"], pad["shapes"]) == ("680,440", "1"), (pad, shot)  # example.png, the saved box
+    node, note = comfy_page.node_rect(segment), comfy_page.node_rect(comfy_page.node_ids("Note")[0])
+    assert node["y"] + node["height"] <= note["y"] + 1, f"Segment covers the example's note; see {shot}"
