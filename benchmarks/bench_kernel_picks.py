@@ -13,6 +13,7 @@ fixed assignment over the same round (paired, so slow drifts of a shared machine
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -25,7 +26,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from birefnet import KERNEL_OPS, BiRefNet, load_model  # noqa: E402
-from birefnet.network.ops.kernel_choice import backend_variable  # noqa: E402
+from birefnet.network.ops.kernel_choice import backend_variable, current_choices  # noqa: E402
 
 ASSIGNMENTS = ("picks", "onednn", "matmul")
 
@@ -46,7 +47,11 @@ def main() -> None:
     parser.add_argument("--case", default="swin_v1_l:512", help="backbone:size")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--log", action="store_true", help="print the trials' evidence (debug log)")
     args = parser.parse_args()
+    if args.log:
+        logging.basicConfig(format="%(message)s")
+        logging.getLogger("birefnet.kernels").setLevel(logging.DEBUG)
     backbone, size = args.case.split(":")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -72,6 +77,8 @@ def main() -> None:
     force("picks")
     print(f"{args.case}, fp32, {args.threads} threads, {args.rounds} alternating rounds")
     print(f"first forward with the choice: {first:.2f} s")
+    for entry, backend in current_choices().items():
+        print(f"picked: {entry}: {backend}")
     report("wall", times)
     report("CPU", cpu)
 

@@ -40,7 +40,7 @@ log = logging.getLogger("birefnet.kernels")
 T = TypeVar("T")
 
 # The trial ends once this many call shapes (or all shapes seen, if fewer) have timed calls on every
-# backend, and either this much time was timed or this many calls ran.
+# backend, and either this much time was timed, this many calls ran, or every shape seen has timed calls.
 MIN_PAIRED_SHAPES = 6
 TRIAL_SECONDS = 0.6
 TRIAL_CALLS = 64
@@ -172,10 +172,25 @@ def decide(trial: Trial, backends: tuple[str, ...], default: str, shapes: list[t
     return best, totals
 
 
+def trial_cost(trial: Trial, winner: str, shapes: list[tuple]) -> float:
+    """Seconds the trial's calls on the other backends took beyond the winner's median for their shape."""
+    return sum(
+        count * (statistics.median(trial.samples[s][b]) - statistics.median(trial.samples[s][winner]))
+        for s in shapes
+        for b, count in trial.runs[s].items()
+        if b != winner
+    )
+
+
+def current_choices() -> dict[str, str]:
+    """``{entry: backend}`` of every operation decided in this process (for benchmarks and logs)."""
+    return dict(_chosen)
+
+
 def _finish_if_done(entry: str, trial: Trial, backends: tuple[str, ...], default: str) -> None:
     paired = trial.paired(backends)
     enough = len(paired) >= min(MIN_PAIRED_SHAPES, len(trial.counts)) and (
-        trial.seconds >= TRIAL_SECONDS or trial.calls >= TRIAL_CALLS
+        trial.seconds >= TRIAL_SECONDS or trial.calls >= TRIAL_CALLS or len(paired) == len(trial.counts)
     )
     if not (enough or trial.calls >= MAX_TRIAL_CALLS):
         return
@@ -188,12 +203,14 @@ def _finish_if_done(entry: str, trial: Trial, backends: tuple[str, ...], default
         backend, totals, stable = default, {}, False
     described = ", ".join(f"{name} {seconds * 1e3:.1f} ms" for name, seconds in totals.items())
     log.debug(
-        "%s: %s (trial of %d calls, %d shapes timed on every backend, totals %s%s)",
+        "%s: %s (trial of %d calls, %d shapes timed on every backend, totals %s, the trial's other backends "
+        "cost about %.0f ms more%s)",
         entry,
         backend,
         trial.calls,
         len(paired),
         described or "none",
+        trial_cost(trial, backend, paired) * 1e3,
         "" if stable else "; not clear enough to save",
     )
     if stable:

@@ -352,3 +352,15 @@ def test_fixed_cpu_kernels_fixes_every_listed_operation_and_restores_the_environ
         for op in kernel_choice.KERNEL_OPS
         if op != "linear"
     )
+
+
+def test_trial_cost_is_the_losing_calls_time_beyond_the_winner(clock, caplog):
+    """6 shapes, each run twice on onednn (2 s) and twice on matmul (1 s): the trial cost 6 * 2 * 1 s more."""
+    clock.cost.update(matmul=1.0, onednn=2.0)
+    with caplog.at_level(logging.DEBUG, logger="birefnet.kernels"):
+        for x, weight, bias in _trial_calls():
+            linear(x, weight, bias)
+    assert kernel_choice.current_choices() == {
+        f"linear ('float32', 'float32', False) threads={torch.get_num_threads()}": "matmul"
+    }
+    assert any("cost about 12000 ms more" in r.message for r in caplog.records)
