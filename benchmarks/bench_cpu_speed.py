@@ -6,8 +6,8 @@ Share of the GEMM rate = forward MACs (convolutions and matrix products, counted
 ``torch.utils.flop_counter``) / forward seconds / the host's best GEMM rate (``bench_kernels.py``'s shape):
 the headroom left for the kernels. Each part runs the existing benchmark script in a fresh process.
 
-    python benchmarks/bench_cpu_speed.py                                    # ours only, about 15 min idle
-    python benchmarks/bench_cpu_speed.py --side-by-side ../shared/tools/side_by_side.py   # about 35 min idle
+    python benchmarks/bench_cpu_speed.py                                    # ours only, about 10 min idle
+    python benchmarks/bench_cpu_speed.py --side-by-side ../shared/tools/side_by_side.py   # about 30 min idle
     python benchmarks/bench_cpu_speed.py --cases swin_v1_l:512 --skip-picks --skip-bf16
 """
 
@@ -43,12 +43,18 @@ SIDE_BY_SIDE = re.compile(
 
 
 def forward_macs(backbone: str, size: int) -> float:
-    """Multiply-accumulates of one fp32 forward at ``size`` x ``size`` (convolutions and matrix products)."""
-    from torch.utils.flop_counter import FlopCounterMode
+    """Multiply-accumulates of one fp32 forward at ``size`` x ``size`` (convolutions, matrix products and
+    attention; not the deformable convolution's sampling)."""
+    from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
     torch.manual_seed(0)
     model = load_model(BiRefNet(backbone).state_dict())
-    counter = FlopCounterMode(display=False)
+    attention = {  # the CPU attention kernel is not in torch's table
+        torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: lambda q, k, v, *_, **__: sdpa_flop_count(
+            q, k, v
+        )
+    }
+    counter = FlopCounterMode(display=False, custom_mapping=attention)
     with torch.inference_mode(), counter:
         model(torch.zeros(1, 3, size, size))
     return counter.get_total_flops() / 2
