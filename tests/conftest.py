@@ -42,6 +42,15 @@ if PACK not in sys.modules:
     sys.modules[PACK] = _pack
     _spec.loader.exec_module(_pack)
 
+# One CPU kernel per operation for the whole test run (also inherited by the ComfyUI servers the e2e tests
+# start). Left on "auto", an operation's first calls run on its backends in turn while their speed is compared
+# (birefnet/network/ops/kernel_choice.py); the backends agree only to float rounding, so two runs compared bit
+# for bit could differ. The tests of that trial unset these (monkeypatch), and the parity test runs on "auto".
+from birefnet.network.ops.kernel_choice import KERNEL_OPS, backend_variable  # noqa: E402
+
+for _op in KERNEL_OPS:
+    os.environ.setdefault(backend_variable(_op), "onednn")
+
 
 def random_state_dict(backbone: str = "pvt_v2_b0", seed: int = 0) -> dict[str, torch.Tensor]:
     """A random-weight BiRefNet state dict with the official key names (BN statistics randomised too)."""
