@@ -46,6 +46,15 @@ export async function showPreview(node, payload) {
   node.setDirtyCanvas?.(true, true);
 }
 
+/** The image the node's preview shows: `{index, count, frame}` (0-based index among the `count` previewed
+ * images; `frame` is that image's payload with its files), or null when it shows none. The element fires
+ * "birefnet-preview-frame" with the same detail whenever another image is shown (its `root`:
+ * `previewWidget(node).birefnetPreview.root`). */
+export function shownPreviewFrame(node) {
+  const widget = findWidget(node, PREVIEW_WIDGET);
+  return widget && !widget.hidden ? widget.birefnetPreview.shown() : null;
+}
+
 /** Hide the preview widget again (kept, so its element and listeners are reused). */
 export function hidePreview(node) {
   const widget = findWidget(node, PREVIEW_WIDGET);

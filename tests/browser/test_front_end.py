@@ -231,13 +231,29 @@ def _expected_over_checker(after: np.ndarray, frame: dict, shot_box: dict, heigh
     return rgba[..., :3] * alpha + checker * (1 - alpha), alpha[..., 0]
 
 
-def test_remove_background_preview_shows_the_checkerboard_and_the_slider_moves(comfy_page):
+def load_remove_background_example(comfy_page) -> int:
+    """Load the one-node example with the tiny checkpoint; returns the Remove background node's id."""
     workflow = json.loads((EXAMPLES / "remove_background_one_node.json").read_text())
     for node in workflow["nodes"]:
         if node["type"] == "BiRefNetExactRemoveBackground":
             node["widgets_values"] = [TINY_CHECKPOINT, False]
     comfy_page.load_workflow(workflow)
-    node_id = comfy_page.node_ids("BiRefNetExactRemoveBackground")[0]
+    return comfy_page.node_ids("BiRefNetExactRemoveBackground")[0]
+
+
+def preview_frame_box(comfy_page) -> dict:
+    """The preview picture's box on the page (CSS px) and the canvas zoom (``scale``)."""
+    return comfy_page.evaluate(
+        """() => {
+          const el = document.querySelector('.birefnet-preview .frame');
+          const r = el.getBoundingClientRect();
+          return {x: r.x, y: r.y, width: r.width, height: r.height, scale: r.width / el.offsetWidth};
+        }"""
+    )
+
+
+def test_remove_background_preview_shows_the_checkerboard_and_the_slider_moves(comfy_page):
+    node_id = load_remove_background_example(comfy_page)
     forget_earlier_results(comfy_page.server)
     entry = comfy_page.run()
     assert entry["status"]["status_str"] == "success", json.dumps(entry["status"])[:3000]
@@ -249,13 +265,7 @@ def test_remove_background_preview_shows_the_checkerboard_and_the_slider_moves(c
     comfy_page.page.wait_for_selector(".birefnet-preview[data-ready='true']", timeout=60_000)
     comfy_page.fit_view([node_id], max_scale=1.5)
     comfy_page.page.wait_for_timeout(500)
-    frame = comfy_page.evaluate(
-        """() => {
-          const el = document.querySelector('.birefnet-preview .frame');
-          const r = el.getBoundingClientRect();
-          return {x: r.x, y: r.y, width: r.width, height: r.height, scale: r.width / el.offsetWidth};
-        }"""
-    )
+    frame = preview_frame_box(comfy_page)
     assert frame["width"] > 100 and frame["height"] > 60, frame
 
     def region(name: str, left: float, right: float):
