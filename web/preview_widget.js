@@ -7,7 +7,7 @@
 
 import { PREVIEW_KEY } from "./names.js";
 import { createPreviewElement } from "./preview_element.js";
-import { addDisplayWidget, findWidget, refreshVueNode, setWidgetHidden } from "./widgets.js";
+import { addDisplayWidget, findWidget, refreshVueNode, setFittedSize, setWidgetHidden } from "./widgets.js";
 
 const PREVIEW_WIDGET = PREVIEW_KEY; // the widget is named after the payload it shows
 
@@ -15,7 +15,7 @@ const PREVIEW_WIDGET = PREVIEW_KEY; // the widget is named after the payload it 
 function growForPreview(node) {
   if (!node.setSize || !node.computeSize) return;
   const wanted = node.computeSize();
-  node.setSize([Math.max(node.size[0], wanted[0], 320), Math.max(node.size[1], wanted[1] + 60)]);
+  setFittedSize(node, [Math.max(node.size[0], wanted[0], 320), Math.max(node.size[1], wanted[1] + 60)]);
 }
 
 /** The node's preview widget, created on first use. */
@@ -61,6 +61,5 @@ export function hidePreview(node) {
   if (!widget) return;
   setWidgetHidden(widget, true);
   refreshVueNode(node);
-  node.setSize?.([node.size[0], node.computeSize()[1]]);
-  node.setDirtyCanvas?.(true, true);
+  if (node.setSize && node.computeSize) setFittedSize(node, [node.size[0], node.computeSize()[1]]);
 }
