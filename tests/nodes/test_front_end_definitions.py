@@ -127,6 +127,17 @@ def test_cutout_preview_of_a_long_batch_writes_only_the_first_frames(comfy_folde
     np.testing.assert_array_equal(_read(temp, last["before"]), _u8(image[0]))
 
 
+def test_a_preview_never_writes_more_files_than_the_temp_folder_cap(comfy_folders, monkeypatch):
+    from comfyui_birefnet_exact.nodes.previews import mask_preview
+
+    _, temp = comfy_folders
+    monkeypatch.setenv("BIREFNET_MAX_PREVIEW_FILES", "5")  # room for 2 images (mask and image each)
+    mask = torch.rand(6, 8, 8)
+    (payload,) = mask_preview(mask, torch.rand(6, 8, 8, 3))["birefnet_preview"]
+    assert (payload["batch"], len(payload["frames"])) == (6, 2)
+    assert len(os.listdir(temp)) == 4
+
+
 def test_mask_preview_writes_the_masks_and_their_images_when_sizes_match(comfy_folders):
     from comfyui_birefnet_exact.nodes.previews import mask_preview
 
