@@ -22,7 +22,7 @@ const CSS = `
 .birefnet-preview .steps { position: absolute; bottom: 4px; left: 50%; transform: translateX(-50%);
   display: flex; align-items: center; gap: 2px; font: 11px sans-serif; color: #fff; cursor: default;
   background: rgba(0,0,0,.6); border-radius: 3px; padding: 1px 2px; white-space: nowrap; }
-.birefnet-preview .steps[hidden] { display: none; }
+.birefnet-preview .steps[hidden], .birefnet-preview .empty[hidden] { display: none; }
 .birefnet-preview .steps button { font: bold 13px/1 sans-serif; color: #fff; background: none; border: 0;
   padding: 1px 6px; cursor: pointer; border-radius: 3px; }
 .birefnet-preview .steps button:hover { background: rgba(255,255,255,.2); }

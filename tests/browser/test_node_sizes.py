@@ -88,6 +88,8 @@ def test_a_loaded_node_takes_the_height_of_its_visible_widgets_unless_set_by_han
     comfy_page.load_workflow(EXAMPLES / "remove_background_one_node.json")  # something else in between
     comfy_page.load_workflow(by_hand)
     shot = comfy_page.screenshot("loaded-sized-by-hand")
+    segment = comfy_page.node_ids("BiRefNetExactSegment")[0]  # saved at the height the pack gave it: fitted
+    assert empty_space(comfy_page, segment) <= 10, f"Segment lost its fitted height; see {shot}"
     got = sizes(comfy_page, composite)
     assert got["size"] == [340, 400], f"the hand-set size was not kept: {got}; see {shot}"
     assert empty_space(comfy_page, composite) > 100, f"the hand-set height is not on the page; see {shot}"
