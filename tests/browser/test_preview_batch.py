@@ -85,6 +85,10 @@ def test_a_batch_preview_steps_through_its_images(comfy_page):
     comfy_page.fit_view([node_id], max_scale=1.5)
     comfy_page.page.wait_for_timeout(500)
     preview = comfy_page.page.locator(MASK_PREVIEW)
+    # The grown preview reaches over Refine mask below it (Vue nodes): a click on the title brings it to front.
+    title = comfy_page.node_rect(node_id)
+    comfy_page.page.mouse.click(title["x"] + title["width"] / 2, title["y"] + 12)
+    comfy_page.page.wait_for_timeout(300)
 
     def shown_picture(name: str) -> tuple[list[float], object]:
         """The image side (left of the slider) of the picture on screen, and its median error against
