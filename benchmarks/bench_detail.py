@@ -3,6 +3,8 @@
 Cases, each in its own process so its peak resident set size (ru_maxrss) is its own:
   plain-WxH  : predict on a W x H image at the model resolution (the coarse pass alone).
   detail-WxH : predict_detailed(..., "native"): the coarse pass, then tiles along the uncertain band.
+  direct-WxH : predict with the model input at the image's own size (inputs are capped at 4096 per side, so
+               larger images cannot run this way; smaller ones show how direct memory grows with pixels).
 
 The image is synthetic: a bright disc with a soft edge on a dark, noisy background (uint8, as the CLI loads
 photos). The network is BiRefNet with random weights in the official format (tests/conftest.py), steered by
@@ -91,6 +93,8 @@ def run_case(case: str, backbone: str, resolution: int, threads: int, steer: boo
     start = time.perf_counter()
     if kind == "plain":
         mask = predict(model, image, resolution, batch_size=1)
+    elif kind == "direct":
+        mask = predict(model, image, (width, height), batch_size=1)
     else:
 
         def progress(done: int, total: int) -> None:

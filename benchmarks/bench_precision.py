@@ -5,11 +5,13 @@ reduced dtype. Cases: the parity cases' deterministic weights and inputs (tests/
 photo (tests/fixtures/lemur) through the same weights at 512x512, and optionally a trained checkpoint on a
 folder of images (``--checkpoint``, ``--images``). The "floor" column is the IoU of an fp32 run whose weights
 were rounded to the reduced dtype: what storing the weights in that dtype alone costs, before any
-reduced-precision arithmetic.
+reduced-precision arithmetic. With ``--stored`` the reduced-precision run is what precision "bf16" / "fp16"
+does: the weights stored in that dtype, the same autocast.
 
     python benchmarks/bench_precision.py                                  # bf16 on CPU
     python benchmarks/bench_precision.py --dtypes bf16 fp16               # fp16 on a CPU is emulated: slow
     python benchmarks/bench_precision.py --device cuda --dtypes fp16 bf16
+    python benchmarks/bench_precision.py --stored --cases swin_v1_t_512          # precision "bf16": bf16 weights
     python benchmarks/bench_precision.py --cases --checkpoint run/weights/last.pth --images data/test/im --size 128
 """
 
@@ -114,6 +116,9 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, help="a trained checkpoint (its images: --images)")
     parser.add_argument("--images", help="folder of images for --checkpoint")
     parser.add_argument("--size", type=int, default=1024, help="input size for --images")
+    parser.add_argument(
+        "--stored", action="store_true", help="reduced-precision runs use weights stored in it"
+    )
     args = parser.parse_args()
     dtypes = [parse_dtype(d) for d in args.dtypes]
     print(f"device={args.device} threads={torch.get_num_threads()}")
@@ -125,6 +130,12 @@ def main() -> None:
         low_weights = {
             d: load_model(rounded(state, d), patch_order=patch_order, device=args.device) for d in dtypes
         }
+        stored = {
+            d: load_model(state, patch_order=patch_order, device=args.device, dtype=d)
+            if args.stored
+            else fp32
+            for d in dtypes
+        }
         totals = {d: [0, 0, 0, 0] for d in dtypes}  # summed intersections and unions: autocast, floor
         for name, x, ref in inputs:
             x = x.to(args.device)
@@ -134,7 +145,7 @@ def main() -> None:
                 emulated = (
                     cpu_emulation_message(dtype, args.device) is not None
                 )  # minutes a forward: no warm-up
-                low, low_s = forward(fp32, x, args.device, dtype, warm_up=not emulated)
+                low, low_s = forward(stored[dtype], x, args.device, dtype, warm_up=not emulated)
                 floor, _ = forward(low_weights[dtype], x, args.device, torch.float32, warm_up=False)
                 d_sigmoid = (torch.sigmoid(low) - torch.sigmoid(base)).abs().max().item()
                 for i, other in enumerate((low, floor)):

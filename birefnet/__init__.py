@@ -2,14 +2,16 @@
 
 The public API: what the nodes, the command line and training use. The sub-packages show the jobs:
 ``network`` (the nn.Modules), ``weights`` (files, variants, downloads), ``inference`` (sizes, predict,
-detail tiles, precision, compile), ``matting`` (refine, temporal smoothing, compositing), ``video`` (streaming video
-matting) and ``cli`` (``python -m birefnet``).
+detail tiles, guided prediction of a chosen object, precision, compile), ``matting`` (refine, temporal
+smoothing, compositing, crop to the subject), ``video`` (streaming video matting) and ``cli``
+(``python -m birefnet``).
 """
 
 from .errors import BiRefNetError
 from .inference.compile import compile_model, is_compiled
 from .inference.crops import predict_crops
 from .inference.detail import DEFAULT_TILE_OVERLAP, MAX_DETAIL_SIDE, MIN_DETAIL_SIDE, predict_detailed
+from .inference.guided import predict_guided
 from .inference.precision import (
     PRECISIONS,
     choose_precision,
@@ -18,6 +20,17 @@ from .inference.precision import (
     parse_dtype,
 )
 from .inference.predict import predict
+from .inference.prompts import (
+    DEFAULT_MARGIN,
+    Box,
+    Point,
+    Prompt,
+    batch_prompts,
+    format_boxes,
+    format_points,
+    parse_boxes,
+    parse_points,
+)
 from .inference.sizes import (
     DEFAULT_DYNAMIC_LONG_SIDE,
     DYNAMIC_MAX_SIDE,
@@ -39,6 +52,7 @@ from .matting.composite import (
     parse_color,
 )
 from .matting.refine import invert_mask, refine_mask
+from .matting.subject_crop import crop_to_subject, parse_aspect, paste_back, subject_box
 from .matting.temporal import StreamingTemporalSmoother, smooth_temporal
 from .network.backbones import BACKBONES
 from .network.model import BiRefNet, TrainOutput
@@ -63,6 +77,7 @@ __all__ = [
     "BACKGROUNDS",
     "CHECKPOINT_SUFFIXES",
     "DEFAULT_DYNAMIC_LONG_SIDE",
+    "DEFAULT_MARGIN",
     "DEFAULT_TILE_OVERLAP",
     "DYNAMIC_MAX_SIDE",
     "DYNAMIC_MIN_SIDE",
@@ -76,12 +91,16 @@ __all__ = [
     "VARIANTS",
     "BiRefNet",
     "BiRefNetError",
+    "Box",
     "DownloadProgress",
     "MatteResult",
+    "Point",
+    "Prompt",
     "Resolution",
     "StreamingTemporalSmoother",
     "TrainOutput",
     "Variant",
+    "batch_prompts",
     "check_encoder",
     "choose_precision",
     "compile_model",
@@ -90,6 +109,7 @@ __all__ = [
     "composite_over_image",
     "composite_rgba",
     "cpu_emulation_message",
+    "crop_to_subject",
     "default_models_dir",
     "download_variant",
     "dtype_name",
@@ -100,6 +120,8 @@ __all__ = [
     "find_variant",
     "fit_background",
     "fixed_cpu_kernels",
+    "format_boxes",
+    "format_points",
     "get_variant",
     "invert_mask",
     "is_compiled",
@@ -108,17 +130,23 @@ __all__ = [
     "model_input_size",
     "not_birefnet_reason",
     "output_path",
+    "parse_aspect",
+    "parse_boxes",
     "parse_color",
     "parse_dtype",
+    "parse_points",
     "parse_resolution",
     "parse_size",
+    "paste_back",
     "predict",
     "predict_crops",
     "predict_detailed",
+    "predict_guided",
     "read_safetensors_header",
     "read_state_dict",
     "refine_mask",
     "resolve_model",
     "smooth_temporal",
+    "subject_box",
     "variant_for_path",
 ]

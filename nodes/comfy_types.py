@@ -1,4 +1,4 @@
-"""The pack's own ComfyUI link type."""
+"""The pack's own ComfyUI link types, and its node category."""
 
 from __future__ import annotations
 
@@ -8,3 +8,7 @@ BiRefNetModel = io.Custom("BIREFNET_MODEL")
 """A loaded BiRefNet (``nodes.model_handle.BiRefNetHandle``) travelling between nodes."""
 
 CATEGORY = "BiRefNet"
+
+BiRefNetBoxes = io.Custom("BIREFNET_BOXES")
+"""Crop boxes ``list[(x0, y0, x1, y1)]`` (pixels of the original images, x1/y1 exclusive), one per image, from
+Crop to subject to Paste back."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 from comfy_api.latest import ComfyExtension, io
 
 from .composite_node import BiRefNetComposite
+from .crop_to_subject_node import BiRefNetCropToSubject
 from .load_model_node import LoadBiRefNetModel
 from .model_files import register_model_folders
+from .paste_back_node import BiRefNetPasteBack
 from .refine_node import BiRefNetRefineMask
 from .remove_background_node import BiRefNetRemoveBackground
 from .routes import register_routes
@@ -20,6 +22,8 @@ NODE_CLASSES: list[type[io.ComfyNode]] = [
     BiRefNetComposite,
     BiRefNetRemoveBackground,
     BiRefNetVideoMatting,
+    BiRefNetCropToSubject,
+    BiRefNetPasteBack,
 ]
 
 

@@ -19,11 +19,13 @@ import comfy.utils
 import torch
 
 from ..birefnet import (
+    DEFAULT_MARGIN,
     DEFAULT_TILE_OVERLAP,
     DYNAMIC_MAX_SIDE,
     DYNAMIC_MIN_SIDE,
     BiRefNetError,
     DownloadProgress,
+    Prompt,
     Resolution,
     Variant,
     choose_precision,
@@ -34,6 +36,7 @@ from ..birefnet import (
     model_input_size,
     predict,
     predict_detailed,
+    predict_guided,
 )
 from .comfy_compat import resolve_gpu_device
 from .model_files import resolve_checkpoint
@@ -219,13 +222,23 @@ def segment(
     dynamic_long_side: int = 1024,
     detail: int | str | None = None,
     tile_overlap: int = DEFAULT_TILE_OVERLAP,
+    prompts: list[Prompt] | None = None,
+    margin: int = DEFAULT_MARGIN,
 ) -> torch.Tensor:
     """MASK ``[B, H, W]`` (1 = foreground, on the CPU) of a ComfyUI IMAGE ``[B, H, W, C]``.
 
     Chunks of ``batch_size`` frames; a ComfyUI progress bar; Stop (interrupt) is honoured between chunks.
     ``detail`` (None: off): ``birefnet.predict_detailed`` with tiles of ``tile_overlap``; the bar counts the
     images' coarse passes and then the tiles, and Stop works between tiles.
+    ``prompts`` (None: the whole image): one ``birefnet.Prompt`` per image, ``birefnet.predict_guided`` with
+    ``margin``; the bar counts the crops. Detail tiles and prompts together are refused (BiRefNetError).
     """
+    if detail is not None and prompts is not None:
+        raise BiRefNetError(
+            "detail is on and a box, points or region is given: detail tiles refine the whole image, and a "
+            "boxed object already gets the model's full input size. Set detail to off, or clear the box, "
+            "points and region inputs."
+        )
     make_ready(
         handle,
         resolution,
@@ -239,6 +252,8 @@ def segment(
         "progress": progress_callback(image.shape[0]),
         "dynamic_long_side": dynamic_long_side,
     }
+    if prompts is not None:
+        return predict_guided(handle.model, image, prompts, resolution, margin=margin, **settings)
     if detail is None:
         return predict(handle.model, image, resolution, **settings)
     return predict_detailed(handle.model, image, detail, resolution, tile_overlap=tile_overlap, **settings)

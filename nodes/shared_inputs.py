@@ -8,12 +8,14 @@ Ranges are the widest any node had, so every saved workflow still validates. Who
 - Segment, Video matting: ``batch_size_input``.
 - Composite, Video matting: ``fix_edge_colors_input``, ``background_color_input``.
 - Load model, Remove background: ``model_choice_input``, ``allow_download_input``.
+- Segment, Remove background, Video matting, Crop to subject: ``margin_input``.
 """
 
 from __future__ import annotations
 
 from comfy_api.latest import io
 
+from ..birefnet import DEFAULT_MARGIN
 from .comfy_compat import color_input, input_kwargs
 from .model_files import DOWNLOAD_FOLDER, model_choices
 
@@ -22,6 +24,9 @@ MAX_FEATHER = 256.0
 MAX_TEMPORAL_RADIUS = 32
 DEFAULT_BATCH_SIZE = 4
 DEFAULT_BACKGROUND_COLOR = "#00ff00"
+MAX_MARGIN = 4096
+MARGIN_WIDGET = "margin"
+"""The margin widget's name (web/names.js GUIDE_WIDGETS.MARGIN)."""
 
 
 def grow_input() -> io.Int.Input:
@@ -78,6 +83,14 @@ def fix_edge_colors_input() -> io.Boolean.Input:
 def background_color_input(tooltip: str):
     """The background colour (picker or text, see ``comfy_compat.color_input``); ``tooltip``: when it is used."""
     return color_input("color", default=DEFAULT_BACKGROUND_COLOR, tooltip=tooltip)
+
+
+def margin_input(tooltip: str) -> io.Int.Input:
+    """Pixels added around a box, region or subject (default ``DEFAULT_MARGIN``); ``tooltip``: around what.
+    Optional, so API prompts written before a node had it run with the default."""
+    return io.Int.Input(
+        MARGIN_WIDGET, default=DEFAULT_MARGIN, min=0, max=MAX_MARGIN, optional=True, tooltip=tooltip
+    )
 
 
 def model_choice_input(preferred: str | None = None) -> io.Combo.Input:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import comfy.model_management as mm
 import folder_paths
+import torch
 from comfy_api.latest import InputImpl, io, ui
 
-from ..birefnet import FORMATS, BiRefNetError, matte_video, output_path, parse_color
+from ..birefnet import DEFAULT_MARGIN, FORMATS, BiRefNetError, matte_video, output_path, parse_color
 from .comfy_compat import SEARCH_ALIASES, schema_kwargs
 from .comfy_types import CATEGORY, BiRefNetModel
+from .guided_inputs import REGION_INPUT
 from .model_handle import BiRefNetHandle, make_ready, progress_callback
 from .options import resolution_argument
 from .resolution_inputs import resolution_inputs
@@ -23,6 +25,7 @@ from .shared_inputs import (
     feather_input,
     fix_edge_colors_input,
     grow_input,
+    margin_input,
     temporal_radius_input,
 )
 
@@ -39,6 +42,11 @@ def _output_paths(prefix: str, fmt: str, width: int, height: int) -> tuple[dict[
     if fmt == "png":
         paths[PREVIEW_FORMAT] = str(output_path(folder, f"{stem}preview", PREVIEW_FORMAT, tagged=False))
     return paths, subfolder
+
+
+def first_region(region: torch.Tensor) -> torch.Tensor:
+    """The first-frame region ``[H, W]`` of a MASK ``[B, H, W]`` (its first mask) or ``[H, W]``."""
+    return region if region.dim() == 2 else region[0]
 
 
 class BiRefNetVideoMatting(io.ComfyNode):
@@ -86,6 +94,16 @@ class BiRefNetVideoMatting(io.ComfyNode):
                     step=0.1,
                     tooltip="seconds to process; 0 = to the end",
                 ),
+                io.Mask.Input(
+                    REGION_INPUT,
+                    optional=True,
+                    tooltip="rough mask of the object in the first frame processed (1 = object; the first mask "
+                    "of a batch): only it is matted, and followed from frame to frame while it moves less than "
+                    "'margin' pixels per frame; a lost object stays out until the region is given again",
+                ),
+                margin_input(
+                    "with a region: pixels the previous frame's mask is grown by to find the object"
+                ),
             ],
             outputs=[io.Video.Output(display_name="video"), io.String.Output(display_name="path")],
         )
@@ -109,6 +127,8 @@ class BiRefNetVideoMatting(io.ComfyNode):
         fix_edge_colors: bool,
         start: float,
         duration: float,
+        region=None,
+        margin: int = DEFAULT_MARGIN,
     ) -> io.NodeOutput:
         if format not in FORMATS:
             raise BiRefNetError(f"format {format!r} is unknown; use one of {', '.join(FORMATS)}.")
@@ -134,6 +154,8 @@ class BiRefNetVideoMatting(io.ComfyNode):
             progress=progress_callback(1, stop=False),  # Stop: between_chunks below
             between_chunks=mm.throw_exception_if_processing_interrupted,
             finish_on=(mm.InterruptProcessingException, KeyboardInterrupt),
+            region=None if region is None else first_region(region),
+            margin=margin,
         )
         main_path = str(result.paths[format])
         playable = result.paths[PREVIEW_FORMAT if format == "png" else format]

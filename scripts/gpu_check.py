@@ -164,16 +164,10 @@ def video_row(frames: int) -> None:
 
 
 def e2e_row() -> None:
+    from pytest_process import pytest_command  # tests/ is on sys.path
+
     env = dict(os.environ, BIREFNET_E2E="1", BIREFNET_E2E_GPU="1")
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "tests/e2e/test_example_workflows.py",
-    ]
+    command = pytest_command("tests/e2e/test_example_workflows.py")
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     lines = (done.stdout + done.stderr).strip().splitlines()
     row("ComfyUI example workflows on the GPU (e2e)", lines[-1] if lines else f"exit {done.returncode}")

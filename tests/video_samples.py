@@ -3,6 +3,7 @@ readers and reference the video and ``matte-video`` tests compare outputs with."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -30,6 +31,52 @@ def moving_shapes(index: int, width: int, height: int) -> np.ndarray:
     return frame.round().astype(np.uint8)
 
 
+TRACK_MARGIN = 8  # the region-tracking tests' margin: the square moves 4 px per frame, less than this
+DISTRACTOR = (76, 44, 88, 56)  # (x0, y0, x1, y1) of the static square that region tracking must leave out
+
+
+def moving_square_box(index: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of the tracked square in frame ``index``: 12 px, 4 px further right each frame."""
+    x0 = 8 + 4 * index
+    return x0, 16, x0 + 12, 28
+
+
+def square_and_distractor(
+    index: int, width: int = 96, height: int = 64, missing: tuple[int, ...] = ()
+) -> np.ndarray:
+    """Frame ``index``: the moving square (absent in the frames ``missing``) and the static ``DISTRACTOR``, both
+    bright (235) on dark grey (20), uint8 ``[H, W, 3]``."""
+    frame = np.full((height, width, 3), 20, dtype=np.uint8)
+    if index not in missing:
+        x0, y0, x1, y1 = moving_square_box(index)
+        frame[y0:y1, x0:x1] = 235
+    x0, y0, x1, y1 = DISTRACTOR
+    frame[y0:y1, x0:x1] = 235
+    return frame
+
+
+def first_region(width: int = 96, height: int = 64) -> torch.Tensor:
+    """A rough region float ``[H, W]`` of the square in frame 0: its box grown by 3 px (as a user paints it)."""
+    region = torch.zeros(height, width)
+    x0, y0, x1, y1 = moving_square_box(0)
+    region[y0 - 3 : y1 + 3, x0 - 3 : x1 + 3] = 1.0
+    return region
+
+
+def assert_follows_the_square(masks: torch.Tensor, frames: range) -> None:
+    """Masks ``[N, H, W]`` 0..1 of ``square_and_distractor`` frames: in each of ``frames``, mask > 0.5 is the
+    moving square (IoU > 0.8) and the distractor is exactly 0."""
+    dx0, dy0, dx1, dy1 = DISTRACTOR
+    for i in frames:
+        core = masks[i] > 0.5
+        expected = torch.zeros_like(core)
+        x0, y0, x1, y1 = moving_square_box(i)
+        expected[y0:y1, x0:x1] = True
+        iou = float((core & expected).sum() / (core | expected).sum())
+        assert iou > 0.8, f"frame {i}: IoU {iou:.2f} with the moving square"
+        assert torch.all(masks[i, dy0:dy1, dx0:dx1] == 0), f"frame {i}: the distractor is not 0"
+
+
 def write_video(
     path: Path,
     frames: int = 12,
@@ -42,8 +89,10 @@ def write_video(
     audio_codec: str = "aac",
     pts: list[int] | None = None,
     time_base: Fraction | None = None,
+    draw: Callable[[int, int, int], np.ndarray] = moving_shapes,
 ) -> Path:
-    """Write a test video; ``pts`` (in ``time_base``) makes it variable frame rate. Returns ``path``."""
+    """Write a test video; ``pts`` (in ``time_base``) makes it variable frame rate; ``draw(index, width, height)``
+    gives frame ``index`` as uint8 ``[H, W, 3]`` (default: ``moving_shapes``). Returns ``path``."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
@@ -57,7 +106,7 @@ def write_video(
             audio_stream = container.add_stream(audio_codec, rate=48000)
             audio_stream.layout = "mono"
         for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(moving_shapes(i, width, height), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(draw(i, width, height), format="rgb24")
             frame = frame.reformat(format=pix_fmt)
             frame.pts = pts[i] if pts is not None else i
             frame.time_base = tb

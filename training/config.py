@@ -16,7 +16,7 @@ from birefnet import BiRefNetError, parse_size
 
 from .presets import default_drop_path_rate, get_preset
 
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 """``--precision`` -> autocast dtype (None: no autocast)."""
 DESCRIPTION = (
     "Train or fine-tune BiRefNet; ``python -m training.train --help``, or ``torchrun ... -m training.train``."
@@ -77,8 +77,8 @@ def check_config(config: TrainConfig) -> None:
         raise BiRefNetError("--batch-size must be at least 2 per process (BatchNorm needs two samples).")
     if config.grad_accum < 1:
         raise BiRefNetError("--grad-accum must be at least 1.")
-    if config.precision not in PRECISIONS:
-        raise BiRefNetError(f"--precision {config.precision!r}: use one of {', '.join(PRECISIONS)}.")
+    if config.precision not in AUTOCAST_DTYPES:
+        raise BiRefNetError(f"--precision {config.precision!r}: use one of {', '.join(AUTOCAST_DTYPES)}.")
     if config.drop_path_rate is not None and not 0.0 <= config.drop_path_rate < 1.0:
         raise BiRefNetError(f"--drop-path-rate {config.drop_path_rate}: use a value in [0, 1).")
 
@@ -128,7 +128,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         help="encoder stochastic depth of the last block, linear from 0 (default: swin 0.2, pvt 0.1; 0 = off)",
     )
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
-    p.add_argument("--precision", default="fp32", choices=sorted(PRECISIONS))
+    p.add_argument("--precision", default="fp32", choices=sorted(AUTOCAST_DTYPES))
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--num-workers", type=int, default=0)

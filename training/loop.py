@@ -18,7 +18,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from .config import PRECISIONS, TrainConfig
+from .config import AUTOCAST_DTYPES, TrainConfig
 from .data import dynamic_batch_size, resize_batch
 from .distributed import DistributedContext, mean_over_ranks
 from .log import JsonlLog
@@ -64,7 +64,7 @@ def _micro_step(
     # micro-steps that see the same micro-batch draw the same masks, and resumed runs need no
     # mid-epoch RNG replay.
     torch.manual_seed(micro_batch_seed(config.seed, trainer.step, micro * context.world_size + context.rank))
-    autocast_dtype = PRECISIONS[config.precision]
+    autocast_dtype = AUTOCAST_DTYPES[config.precision]
     with trainer.ddp_model.no_sync() if (context.enabled and not sync) else nullcontext():
         with torch.autocast(context.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
             output = trainer.forward(images)

@@ -22,6 +22,7 @@ import {
 } from "./model_info.js";
 import { DOWNLOAD_EVENT, INFO_KEY, NODE_TYPES, PREVIEW_KEY } from "./names.js";
 import { hidePreview, showPreview } from "./preview_widget.js";
+import { extendPromptNodeType, takesPrompt } from "./prompt_input.js";
 import { findWidget, fitLoadedNode, fitNodeToWidgets, nodeTypeOf, savedHeightSetByHand } from "./widgets.js";
 
 const MODEL_NODES = new Set([NODE_TYPES.LOAD_MODEL, NODE_TYPES.REMOVE_BACKGROUND]);
@@ -162,6 +163,8 @@ app.registerExtension({
 
   async beforeRegisterNodeDef(nodeType, nodeData) {
     if (OUR_NODES.has(nodeData.name)) extendNodeType(nodeType.prototype, nodeData.name);
+    // Segment, Remove background: draw the box and points on the image (after the calls above).
+    if (OUR_NODES.has(nodeData.name) && takesPrompt(nodeData)) extendPromptNodeType(nodeType.prototype);
   },
 
   // ComfyUI refreshed its node definitions (R, or the Refresh button): the model folders may have changed.

@@ -21,6 +21,18 @@ export const NODE_TYPES = Object.freeze({
   COMPOSITE: "BiRefNetExactComposite",
   REMOVE_BACKGROUND: "BiRefNetExactRemoveBackground",
   VIDEO_MATTING: "BiRefNetExactVideoMatting",
+  CROP_TO_SUBJECT: "BiRefNetExactCropToSubject",
+  PASTE_BACK: "BiRefNetExactPasteBack",
+});
+
+/** Inputs of Segment and Remove background that choose the object (nodes/guided_inputs.py REGION_INPUT,
+ * BOX_WIDGET, POINTS_WIDGET; nodes/shared_inputs.py MARGIN_WIDGET). The front end draws into box and points,
+ * in the library's text formats (web/prompt_text.js). */
+export const GUIDE_WIDGETS = Object.freeze({
+  REGION: "region",
+  MARGIN: "margin",
+  BOX: "box",
+  POINTS: "points",
 });
 
 /** `kind` of a model list entry (nodes/model_info.py describe_choice). */

@@ -17,7 +17,7 @@ export function viewUrl(file) {
   return api.apiURL(`/view?${params}`);
 }
 
-function loadImage(url) {
+export function loadImage(url) {
   return new Promise((resolve, reject) => {
     const image = new Image();
     image.onload = () => resolve(image);

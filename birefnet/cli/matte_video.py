@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import BiRefNetError
 from ..video.writers import FORMATS, output_path
 from .batch import BatchJob, add_batch_options, failure_reason
+from .guided import add_margin_option, check_margin, check_prompt_fits, read_region
 from .options import add_model_options
 from .outputs import check_output_plan
 from .ranks import Rank
@@ -73,6 +74,16 @@ def add_matte_video_parser(commands: Any) -> None:
     parser.add_argument(
         "--no-edge-fix", action="store_true", help="write the source colours as they are (no blur-fusion fix)"
     )
+    parser.add_argument(
+        "--region",
+        type=pathlib.Path,
+        metavar="MASK.png",
+        help="matte only this object: a rough mask of it in the first frame (white = object, or a PNG's alpha; "
+        "the frames' size), followed from frame to frame while it moves less than --margin pixels per frame",
+    )
+    add_margin_option(
+        parser, "with --region: pixels the previous frame's mask is grown by to find the object"
+    )
     add_batch_options(parser)
     parser.set_defaults(handler=run_matte_video)
 
@@ -104,6 +115,8 @@ def run_matte_video(args: argparse.Namespace) -> int:
         if not f.is_file():
             raise BiRefNetError(f"Input video {f} does not exist (or is not a file).")
     outputs = video_outputs(files, args.out, formats)
+    margin = check_margin(args, args.region is not None, "--region")
+    region = first_frame_region(args, files)
     refine = {
         "threshold": args.threshold,
         "grow_pixels": args.grow,
@@ -122,6 +135,8 @@ def run_matte_video(args: argparse.Namespace) -> int:
         "fix_edge_colors": not args.no_edge_fix,
         "start": args.start,
         "duration": args.duration,
+        "region": region,
+        "margin": margin,
     }
     with stop_between_chunks() as between_chunks:
         try:
@@ -143,6 +158,31 @@ def run_matte_video(args: argparse.Namespace) -> int:
             job.finish(interrupted=True)
             raise
     return job.finish()
+
+
+def first_frame_region(args: argparse.Namespace, files: list[pathlib.Path]) -> Any:
+    """``--region`` read and checked against every video's first frame (None when not given)."""
+    from ..inference.prompts import Prompt
+
+    region = read_region(args.region)
+    if region is not None:
+        check_prompt_fits(Prompt(region=region), ((f, video_frame_size(f)) for f in files))
+    return region
+
+
+def video_frame_size(path: pathlib.Path) -> tuple[int, int] | None:
+    """(width, height) of the first frame of a video as ``matte_video`` sees it (rotation applied); None when
+    it cannot be decoded (that video fails later, with the reason)."""
+    from ..video.decode import VideoFrame, VideoReader
+
+    try:
+        with VideoReader(path) as reader:
+            for event in reader.events():
+                if isinstance(event, VideoFrame):
+                    return event.rgb.shape[1], event.rgb.shape[0]
+    except BiRefNetError:
+        return None
+    return None
 
 
 def matte_one_video(

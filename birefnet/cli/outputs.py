@@ -3,12 +3,11 @@ overwrites an input), written under a temporary name and renamed when complete, 
 
 from __future__ import annotations
 
-import os
 import pathlib
 from collections.abc import Callable, Mapping, Sequence
 
 from ..errors import BiRefNetError
-from ..video.writers import temporary_path  # the one rule for temporary output names
+from ..partial_files import partial_file
 
 
 def check_output_plan(
@@ -32,19 +31,11 @@ def check_output_plan(
 
 
 def write_atomically(final: pathlib.Path, write: Callable[[pathlib.Path], object]) -> pathlib.Path:
-    """Call ``write(temporary)`` and rename the temporary file to ``final`` once it returns.
-
-    The temporary name is the video writers' (``.<name>.partial<suffix>`` beside ``final``: hidden, same
-    suffix so encoders pick the format from it). If ``write`` raises (a damaged encoder, a full disk, Ctrl-C),
-    the temporary file is deleted and the error goes on: ``final`` never holds a half-written file.
-    """
-    temporary = temporary_path(final)
-    try:
+    """Call ``write(temporary)`` and rename the temporary file to ``final`` once it returns (``partial_file``:
+    the video writers' rule). If ``write`` raises (a damaged encoder, a full disk, Ctrl-C), the temporary
+    file is deleted and the error goes on: ``final`` never holds a half-written file."""
+    with partial_file(final) as temporary:
         write(temporary)
-        os.replace(temporary, final)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
     return final
 
 

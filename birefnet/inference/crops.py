@@ -9,11 +9,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..errors import BiRefNetError
-from .predict import _ImageSource, check_batch_size, resize_mask, run_network, run_settings
+from .predict import _ImageSource, check_batch_size, run_network, run_settings
+from .resizing import resize_mask
 from .tiles import Box
 
 
@@ -57,10 +57,7 @@ def predict_crops(
             with torch.inference_mode():
                 x = torch.empty((len(batch), 3, height, width), device=device)
                 for j, box in enumerate(batch):
-                    crop = source.crop(index, box, device)
-                    x[j] = F.interpolate(
-                        crop, size=(height, width), mode="bilinear", align_corners=False, antialias=True
-                    )[0]
+                    x[j] = source.resized(index, box, (height, width), device)[0]
                 masks = run_network(model, x, dtype)
                 pasted = [
                     resize_mask(masks[j : j + 1], (bottom - top, right - left))

@@ -5,6 +5,8 @@ normalisation -> forward (torch.inference_mode) -> sigmoid -> resize back to the
 Both resizes are bilinear with antialias=True: a true area-weighted filter when shrinking, which is what
 PIL's bilinear resize (the reference's torchvision Resize on PIL images) does; plain bilinear when enlarging.
 The reference resizes 8-bit images; resizing in float here differs from it by at most half a grey level.
+Large images and masks are converted and resized in strips of rows (`resizing.py`): memory holds the image,
+the masks and one batch at the model size, never a float copy of a whole image.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..errors import BiRefNetError
 from .precision import cpu_emulation_message
+from .resizing import resize_image, resize_mask_into
 from .sizes import DEFAULT_DYNAMIC_LONG_SIDE, Resolution, model_input_size
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -97,9 +99,6 @@ class _ImageSource:
             )
         self.count, self.height, self.width = n, h, w
 
-    def chunk(self, start: int, stop: int, device: torch.device) -> torch.Tensor:
-        return self._to_rgb_float(self.data[start:stop], start, stop, device)
-
     def crop(self, index: int, box: tuple[int, int, int, int], device: torch.device) -> torch.Tensor:
         """Image `index` cut to `box` = (top, left, bottom, right) pixels: float32 RGB `[1, 3, h, w]` in 0..1.
 
@@ -111,6 +110,18 @@ class _ImageSource:
             part[:, top:bottom, left:right] if self.layout == "NHWC" else part[:, :, top:bottom, left:right]
         )
         return self._to_rgb_float(part, index, index + 1, device)
+
+    def resized(
+        self, index: int, box: tuple[int, int, int, int], size: tuple[int, int], device: torch.device
+    ) -> torch.Tensor:
+        """Image `index` cut to `box` (as `crop`) and resized to `size` = (height, width): float32 RGB
+        `[1, 3, height, width]` in 0..1, bilinear and antialiased, converted and resized in strips of rows."""
+        top, left, bottom, right = box
+        return resize_image(
+            lambda first, last: self.crop(index, (top + first, left, top + last, right), device),
+            (bottom - top, right - left),
+            size,
+        )
 
     def _to_rgb_float(self, part: Any, start: int, stop: int, device: torch.device) -> torch.Tensor:
         if isinstance(part, np.ndarray):
@@ -222,20 +233,15 @@ def predict(
         with torch.inference_mode():
             for start in range(0, source.count, batch_size):
                 stop = min(start + batch_size, source.count)
-                # Images are converted and resized one at a time (full-resolution work stays in cache; a
-                # whole chunk of 1080p frames at once is slower), only the network sees the batch.
+                # Images are converted and resized one at a time, in strips of rows (no float copy of a whole
+                # image); only the network sees the batch. Masks are written into `out` in strips too.
                 x = torch.empty((stop - start, 3, height, width), device=device)
+                whole = (0, 0, source.height, source.width)
                 for i in range(start, stop):
-                    x[i - start] = F.interpolate(
-                        source.chunk(i, i + 1, device),
-                        size=(height, width),
-                        mode="bilinear",
-                        align_corners=False,
-                        antialias=True,
-                    )[0]
+                    x[i - start] = source.resized(i, whole, (height, width), device)[0]
                 masks = run_network(model, x, dtype)
                 for i in range(stop - start):
-                    out[start + i] = resize_mask(masks[i : i + 1], (source.height, source.width))
+                    resize_mask_into(masks[i : i + 1], out[start + i])
                 if progress is not None:
                     progress(stop, source.count)
     finally:
@@ -288,12 +294,3 @@ def run_network(model: nn.Module, x: torch.Tensor, dtype: torch.dtype) -> torch.
     else:
         logits = _final_logits(model(x))
     return logits.float().sigmoid()
-
-
-def resize_mask(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """`mask` `[1, 1, h, w]` resized to `size` = (height, width): float32 `[height, width]` in 0..1 on the CPU.
-
-    Bilinear; antialiased only when shrinking (it matters only then)."""
-    downscale = size[0] < mask.shape[-2] or size[1] < mask.shape[-1]
-    resized = F.interpolate(mask, size=size, mode="bilinear", align_corners=False, antialias=downscale)
-    return resized[0, 0].clamp_(0.0, 1.0).cpu()

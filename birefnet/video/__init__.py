@@ -1,8 +1,9 @@
 """Video matting of any length: decode with PyAV frame by frame, segment in chunks, refine, encode as it goes.
 
 Memory is bounded by one chunk of frames plus the temporal smoothing window, never by the video's length.
-One job per file: ``decode`` (reading frames and audio packets), ``writers`` (the output formats), ``pipeline`` (``matte_video``, tying them together with
-``matting.temporal``'s streaming smoother).
+One job per file: ``decode`` (reading frames and audio packets), ``writers`` (the output formats), ``pipeline``
+(``matte_video``, tying them together with ``matting.temporal``'s streaming smoother), ``tracking`` (one object
+followed from a first-frame region).
 """
 
 from .decode import VideoReader

@@ -1,10 +1,10 @@
 """``matte_video``: a video file in, matted outputs out, streaming with flat memory.
 
-Per chunk of ``batch_size`` decoded frames: ``predict`` -> the spatial refinement steps of ``refine_mask``
-(levels, threshold, fill holes, grow/shrink, feather) -> temporal smoothing across chunks
-(``StreamingTemporalSmoother``, equal to smoothing the whole sequence) -> invert -> 8-bit alpha ->
-blur-fusion foreground colours (``estimate_foreground``) -> every writer. Memory: one chunk of frames plus
-the smoothing window (``2 * temporal_radius + 2`` frames), whatever the video's length.
+Per chunk of ``batch_size`` decoded frames: ``predict`` (with a first-frame region: ``RegionTracker``) -> the
+spatial refinement steps of ``refine_mask`` (levels, threshold, fill holes, grow/shrink, feather) -> temporal
+smoothing across chunks (``StreamingTemporalSmoother``, equal to smoothing the whole sequence) -> invert ->
+8-bit alpha -> blur-fusion foreground colours (``estimate_foreground``) -> every writer. Memory: one chunk of
+frames plus the smoothing window (``2 * temporal_radius + 2`` frames), whatever the video's length.
 
 Interrupts (KeyboardInterrupt, or the types in ``finish_on``, e.g. ComfyUI's InterruptProcessingException):
 the frames already segmented are written, each file is finished (playable, shorter) and renamed to
@@ -28,10 +28,12 @@ from torch import nn
 
 from ..errors import BiRefNetError
 from ..inference.predict import DEFAULT_DYNAMIC_LONG_SIDE, Resolution, predict
+from ..inference.prompts import DEFAULT_MARGIN
 from ..matting.composite import composite_over_color, estimate_foreground
 from ..matting.refine import invert_mask, refine_mask
 from ..matting.temporal import StreamingTemporalSmoother
 from .decode import AudioPacket, VideoFrame, VideoReader
+from .tracking import RegionTracker
 from .writers import Writer, check_encoder, check_format, open_writer
 
 log = logging.getLogger("birefnet")
@@ -71,6 +73,8 @@ def matte_video(
     progress: ProgressCallback | None = None,
     between_chunks: Callable[[], Any] | None = None,
     finish_on: tuple[type[BaseException], ...] = (KeyboardInterrupt,),
+    region: Any = None,
+    margin: int = DEFAULT_MARGIN,
 ) -> MatteResult:
     """Matte every frame of ``source`` and write the formats in ``outputs`` (format -> final path).
 
@@ -84,6 +88,10 @@ def matte_video(
     progress: called as progress(frames_done, frames_expected or None) after each chunk.
     between_chunks: called after each chunk (ComfyUI: raise if the user pressed Stop).
     finish_on: interrupt types after which the written part is kept (see the module docstring).
+    region: float ``[H, W]`` 0..1 (1 = the object) for the first frame, the frames' size (after rotation):
+        only that object is matted and followed from frame to frame (``tracking.RegionTracker``: each next
+        frame's region is the previous mask grown by ``margin`` pixels; a lost object stays 0). None: every
+        frame's whole-image mask (``predict``).
     """
     if not isinstance(batch_size, int) or batch_size < 1:
         raise BiRefNetError(f"batch_size must be a positive whole number, got {batch_size!r}.")
@@ -99,6 +107,7 @@ def matte_video(
     refine.pop("guided_radius", None)
     refine.pop("guided_eps", None)
     _spatial_refine(torch.zeros(1, 8, 8), refine)  # validates the settings before any decoding
+    tracker = None if region is None else RegionTracker(region, margin)
     smoother = StreamingTemporalSmoother(int(refine.get("temporal_radius", 0)))
     invert = bool(refine.get("invert", False))
     paths = {fmt: Path(path) for fmt, path in outputs.items()}
@@ -172,9 +181,19 @@ def matte_video(
 
     def run_chunk() -> None:
         images = np.stack([f.rgb for f in chunk])
-        masks = predict(
-            model, images, resolution, batch_size=batch_size, dtype=dtype, dynamic_long_side=dynamic_long_side
-        )
+        if tracker is None:
+            masks = predict(
+                model,
+                images,
+                resolution,
+                batch_size=batch_size,
+                dtype=dtype,
+                dynamic_long_side=dynamic_long_side,
+            )
+        else:
+            masks = tracker.segment(
+                model, images, resolution, dtype=dtype, dynamic_long_side=dynamic_long_side
+            )
         masks = _spatial_refine(masks, refine)
         for mask, frame in zip(masks, chunk, strict=True):
             for smoothed, item in smoother.push(mask.clone(), frame):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import BiRefNetError
+from ..partial_files import publish, remove_path, temporary_path
 from .decode import import_av
 
 log = logging.getLogger("birefnet")
@@ -110,25 +110,13 @@ def _has_encoder(av: Any, name: str) -> bool:
     return True
 
 
-def temporary_path(final: Path) -> Path:
-    """Where an output is written until it is complete: ``.<name>.partial<ext>`` beside ``final``."""
-    return final.with_name(f".{final.name}.partial{final.suffix or ''}")
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-
-
 class Writer:
     """Base: a temporary target next to ``final``; ``commit`` renames it, ``abort`` deletes it."""
 
     def __init__(self, final: Path) -> None:
         self.final = Path(final)
         self.temporary = temporary_path(self.final)
-        _remove(self.temporary)
+        remove_path(self.temporary)
         self.frames = 0
 
     def write(self, rgb: np.ndarray, alpha: np.ndarray, pts: int) -> None:
@@ -149,9 +137,7 @@ class Writer:
         final = self.final
         if interrupted:
             final = final.with_name(f"{final.stem}{INTERRUPTED_SUFFIX}{final.suffix}")
-        _remove(final)
-        os.replace(self.temporary, final)
-        return final
+        return publish(self.temporary, final)
 
     def abort(self) -> None:
         """Stop and delete what was written."""
@@ -159,7 +145,7 @@ class Writer:
             self._finish()
         except BaseException:  # noqa: BLE001 - the file is deleted whatever state it is in
             pass
-        _remove(self.temporary)
+        remove_path(self.temporary)
 
 
 class PngSequenceWriter(Writer):
@@ -249,7 +235,7 @@ class ContainerWriter(Writer):
                     )
         except BaseException:
             self.container.close()
-            _remove(self.temporary)
+            remove_path(self.temporary)
             raise
         self.time_base = time_base
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 from e2e.comfyui_setup import REPO_ROOT, install_dir
+from pytest_process import pytest_command
 
 
 @pytest.mark.slow
@@ -28,17 +28,11 @@ def test_browser_set_up_from_an_empty_cache(tmp_path):
         "BIREFNET_E2E_CACHE": str(cache),
         "BIREFNET_BROWSER_FRONTENDS": "installed",
     }
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
+    command = pytest_command(
         "tests/browser/test_smoke.py",
         "-k",
         "test_nodes_register_and_example_draws_without_errors and installed-classic",
-    ]
+    )
     try:
         result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1500)
         tail = (result.stdout + result.stderr)[-4000:]

@@ -17,6 +17,8 @@ NODE_IDS = {
     "BiRefNetExactComposite": (["IMAGE", "MASK"]),
     "BiRefNetExactRemoveBackground": (["IMAGE", "MASK"]),
     "BiRefNetExactVideoMatting": (["VIDEO", "STRING"]),
+    "BiRefNetExactCropToSubject": (["IMAGE", "MASK", "BIREFNET_BOXES", "INT", "INT", "INT", "INT"]),
+    "BiRefNetExactPasteBack": (["IMAGE"]),
 }
 TRACEBACK_FILE = re.compile(r'^\s*File "([^"]+)", line \d+', re.MULTILINE)
 CANNOT_IMPORT = re.compile(r"^Cannot import (.+?) module for custom nodes", re.MULTILINE)
@@ -45,6 +47,9 @@ EXAMPLES = {
     "video_matting_streaming",
     "replace_background",
     "remove_background_one_node",
+    "cutout_boxed_object",
+    "refine_sam_mask",
+    "crop_to_subject_for_sd",
 }
 
 

@@ -105,3 +105,18 @@ def test_one_pixel_image(comfy_server):
     prompt = _good_prompt("one_pixel")
     prompt["1"]["inputs"]["image"] = "one_pixel.png"
     _assert_failed_then_serving(comfy_server, prompt, "3", "1x1 pixels", "after_one_pixel")
+
+
+def test_malformed_box_names_the_input(comfy_server):
+    prompt = _good_prompt("bad_box")
+    prompt["3"]["inputs"]["box"] = "100,50,40,200"
+    _assert_failed_then_serving(comfy_server, prompt, "3", "Box 100,50,40,200 is empty", "after_bad_box")
+
+
+def test_region_of_another_size_names_both_sizes(comfy_server):
+    prompt = _good_prompt("bad_region")
+    prompt["6"] = {"class_type": "SolidMask", "inputs": {"value": 1.0, "width": 64, "height": 64}}
+    prompt["3"]["inputs"]["region"] = ["6", 0]
+    _assert_failed_then_serving(
+        comfy_server, prompt, "3", "region mask is 64x64 but the image is 680x440", "after_bad_region"
+    )

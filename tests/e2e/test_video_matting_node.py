@@ -1,5 +1,6 @@
-"""BiRefNet video matting in the real ComfyUI: LoadVideo -> the node -> SaveVideo, the example workflow, and
-Stop in the middle of a video (a shorter playable file is kept, nothing half-written, the server goes on)."""
+"""BiRefNet video matting in the real ComfyUI: LoadVideo -> the node -> SaveVideo, the example workflow, Stop in
+the middle of a video (a shorter playable file is kept, nothing half-written, the server goes on), and a
+first-frame region from Load Image's painted MASK."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import urllib.request
 import av
 import numpy as np
 import torch
+from PIL import Image
 
-from birefnet import load_model, predict, refine_mask
+from birefnet import load_model, matte_video, predict, refine_mask
 from tests.video_samples import decode_rgb, write_video
 
 from .conftest import TINY_CHECKPOINT, execution_error
@@ -112,3 +114,35 @@ def test_stop_mid_video_keeps_a_shorter_file_and_the_server_goes_on(comfy_server
     entry = comfy_server.run(_streaming_prompt(object_info, "clip.mp4", "mask", "e2e_stop/after"))
     assert entry["status"]["status_str"] == "success", execution_error(entry)
     assert (folder / "after_00001_.mp4").is_file()
+
+
+def test_first_frame_region_from_a_painted_image(comfy_server, object_info, tmp_path):
+    """Load Image's MASK (alpha painted away over the object) as the first-frame region: the node's alpha is the
+    library's ``matte_video`` with that region, and frame 0 is 0 outside the region's box grown by the margin."""
+    x0, y0, x1, y1, margin = 30, 10, 70, 50, 6
+    painted = np.zeros((64, 96, 4), np.uint8)
+    painted[..., 3] = 255
+    painted[y0:y1, x0:x1, 3] = 0  # what the mask editor saves: alpha 0 where painted, MASK = 1 - alpha
+    Image.fromarray(painted).save(comfy_server.base / "input" / "clip_region.png")
+    prompt = _streaming_prompt(object_info, "clip.mp4", "prores", "e2e_stream/region")
+    [matting_id] = [nid for nid, node in prompt.items() if node["class_type"] == "BiRefNetExactVideoMatting"]
+    prompt["91"] = {"class_type": "LoadImage", "inputs": {"image": "clip_region.png"}}
+    prompt[matting_id]["inputs"].update(
+        region=["91", 1], margin=margin, temporal_radius=0, grow=0, feather=0.0
+    )
+    entry = comfy_server.run(prompt)
+    assert entry["status"]["status_str"] == "success", execution_error(entry)
+    [written] = comfy_server.output_files(entry, matting_id)
+    alphas = np.stack(_prores_alpha(written))
+
+    region = torch.zeros(64, 96)
+    region[y0:y1, x0:x1] = 1.0
+    model = load_model(comfy_server.base / "models" / "birefnet" / TINY_CHECKPOINT)
+    expected_path = tmp_path / "expected.mov"
+    refine = {"grow_pixels": 0, "feather_sigma": 0.0, "temporal_radius": 0}
+    matte_video(model, comfy_server.base / "input" / "clip.mp4", {"prores": expected_path}, resolution=(64, 64),
+                batch_size=4, refine=refine, region=region, margin=margin)  # fmt: skip
+    np.testing.assert_array_equal(alphas, np.stack(_prores_alpha(expected_path)))
+    outside = np.ones((64, 96), bool)
+    outside[y0 - margin : y1 + margin, x0 - margin : x1 + margin] = False
+    assert alphas[0][outside].max() == 0

@@ -1,4 +1,5 @@
-"""Segment and Remove background get the detail-tile widgets last and optional, detail off by default, so saved
+"""Segment and Remove background get the detail-tile widgets after their older inputs (only the object-choice
+inputs come after them, tests/nodes/test_guided_nodes.py) and optional, detail off by default, so saved
 workflows and API prompts written before them run unchanged."""
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ def extension(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("node_id", ["BiRefNetExactSegment", "BiRefNetExactRemoveBackground"])
-def test_detail_widgets_come_last_optional_and_off(extension, node_id):
+def test_detail_widgets_come_after_the_older_inputs_optional_and_off(extension, node_id):
     node = next(n for n in extension.NODE_CLASSES if n.define_schema().node_id == node_id)
-    inputs = node.define_schema().inputs
+    inputs = node.define_schema().inputs[:-4]  # without the object-choice inputs appended after them
     assert [item.id for item in inputs[-3:]] == DETAIL_WIDGETS
     assert all(item.kwargs.get("optional") for item in inputs[-3:])
     assert inputs[-3].kwargs["default"] == "off"

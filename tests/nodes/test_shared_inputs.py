@@ -9,8 +9,15 @@ import pytest
 from comfy_stand_ins import nodes_over_stand_ins, use_folder_paths
 
 WIDGETS = {"Int", "Float", "Boolean", "Combo", "String", "Color"}
-PER_NODE = {("model", "default"), ("color", "tooltip")}
-"""What may differ between nodes: Remove background preselects "BiRefNet", the colour says when it is used."""
+PER_NODE = {
+    ("model", "default"),
+    ("color", "tooltip"),
+    ("margin", "tooltip"),
+    ("threshold", "default"),
+    ("threshold", "tooltip"),
+}
+"""What may differ between nodes: Remove background preselects "BiRefNet"; the colour and the margin say what
+they are for; Refine binarises at its threshold only when asked (0 = off), Crop to subject always needs one."""
 
 
 @pytest.fixture
@@ -56,6 +63,15 @@ def test_every_widget_shown_by_several_nodes_is_defined_once(schemas):
         "detail": ["BiRefNetExactRemoveBackground", "BiRefNetExactSegment"],
         "detail_long_side": ["BiRefNetExactRemoveBackground", "BiRefNetExactSegment"],
         "tile_overlap": ["BiRefNetExactRemoveBackground", "BiRefNetExactSegment"],
+        "margin": [
+            "BiRefNetExactCropToSubject",
+            "BiRefNetExactRemoveBackground",
+            "BiRefNetExactSegment",
+            "BiRefNetExactVideoMatting",
+        ],
+        "threshold": ["BiRefNetExactCropToSubject", "BiRefNetExactRefineMask"],
+        "box": ["BiRefNetExactRemoveBackground", "BiRefNetExactSegment"],
+        "points": ["BiRefNetExactRemoveBackground", "BiRefNetExactSegment"],
     }
     for input_id, nodes in shared.items():
         (first_id, first), *others = nodes.items()

@@ -33,6 +33,15 @@ NODE_CLASSES = {
     "COMPOSITE": "BiRefNetComposite",
     "REMOVE_BACKGROUND": "BiRefNetRemoveBackground",
     "VIDEO_MATTING": "BiRefNetVideoMatting",
+    "CROP_TO_SUBJECT": "BiRefNetCropToSubject",
+    "PASTE_BACK": "BiRefNetPasteBack",
+}
+# GUIDE_WIDGETS key -> the Python module-level constant holding that input's name
+GUIDE_WIDGETS = {
+    "REGION": "REGION_INPUT",
+    "MARGIN": "MARGIN_WIDGET",
+    "BOX": "BOX_WIDGET",
+    "POINTS": "POINTS_WIDGET",
 }
 # PREVIEW_KINDS key -> the function that builds that payload ({"kind": ...})
 PREVIEW_FUNCTIONS = {"CUTOUT": "cutout_preview", "MASK": "mask_preview"}
@@ -130,7 +139,7 @@ def kinds(function_name: str) -> set[str]:
 
 
 def test_names_js_exports_exactly_the_checked_names():
-    checked = {*CONSTANTS, "NODE_TYPES", "MODEL_KINDS", "PREVIEW_KINDS"}
+    checked = {*CONSTANTS, "NODE_TYPES", "MODEL_KINDS", "PREVIEW_KINDS", "GUIDE_WIDGETS"}
     assert set(js_names()) == checked
 
 
@@ -141,6 +150,10 @@ def test_constant_matches_python(js_name):
 
 def test_node_types_match_the_node_schemas():
     assert js_names()["NODE_TYPES"] == {key: node_id(cls) for key, cls in NODE_CLASSES.items()}
+
+
+def test_guide_widgets_match_the_python_input_names():
+    assert js_names()["GUIDE_WIDGETS"] == {key: python_constant(name) for key, name in GUIDE_WIDGETS.items()}
 
 
 def test_model_kinds_match_the_model_list_entries():

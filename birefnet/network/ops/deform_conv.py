@@ -8,7 +8,7 @@ contracted with the kernel. Samples that fall outside the image read zero.
 :func:`deform_conv2d` (any mode, autograd included) samples with one ``grid_sample`` call per chunk of output
 rows for all kernel points at once, followed by one contraction with the flattened kernel, so no
 ``[C*K, H*W]`` column buffer larger than a chunk is ever alive. On the CPU the contraction runs as a oneDNN
-1x1 convolution or a BLAS matmul, whichever a short measurement finds faster on the machine
+1x1 convolution or a BLAS matmul, whichever runs faster in total on the machine
 (:mod:`.pointwise`; ``BIREFNET_DEFORM_CONV_BACKEND=matmul|onednn|auto`` forces one).
 
 :func:`deform_conv2d_relu_project` is the decoder's fused inference step (no autograd): samples from

@@ -1,4 +1,4 @@
-"""A small per-machine file remembering which CPU kernel won a measurement, so later processes skip it.
+"""A small per-machine file remembering which CPU kernel won each operation's trial, so later processes skip it.
 
 The file is ``$XDG_CACHE_HOME/birefnet/kernels.json`` (``~/.cache/birefnet/kernels.json`` without the
 variable): ``{"<machine>": {"<entry>": "<backend>"}}`` where the machine is the CPU model and the torch

@@ -1,17 +1,23 @@
-"""Pick the faster of competing CPU kernels for the same product by timing them on the running machine.
+"""Pick, per operation, the CPU kernel that runs the whole model faster, by timing real calls in turn.
 
 Which CPU kernel wins depends on the processor: on one 2-core AMD EPYC a oneDNN 1x1 convolution runs a
-linear layer faster than MKL's GEMM, on another the reverse. So the first time an operation meets a new key
-(its shape class, dtypes and the thread count) every candidate runs a few times on (a bounded part of) the
-real data, alternating, and the fastest best-of-k time wins (a near tie keeps the default). The choice
-is remembered for the process and in the per-machine file of :mod:`.kernel_cache`, so later processes
-skip the measurement. The candidates compute the same function (within float rounding), so the choice
-changes speed only.
+linear layer faster than MKL's GEMM, on another the reverse. Timing each layer shape on its own, on a copy
+of its input, lost to the better of "every layer oneDNN" and "every layer matmul" by 7% on Swin-L (short
+single timings drift by +-10% on shared machines, and a kernel run alone is not a kernel run inside the
+model), and cost about 5 s on the first forward. So one backend is chosen per operation (``linear``,
+``pointwise_conv``, ``deform_conv``; per dtype and thread count): during a trial the operation's real calls
+alternate between its backends per call shape (A B B A ...), each call is timed, and once enough calls of
+several shapes have run, the backend whose calls would have taken less in total (every shape's median
+times its number of calls) wins; a near tie keeps the default. The trial does no extra work: it costs only
+the slower backend's share of the trial calls (about 0.5 s on the first Swin-L forward where the
+backends differ by 30%). The first call of a shape on a backend is not timed (oneDNN builds its kernel
+then). The choice is remembered for the process and, when its two halves of evidence agree, in the
+per-machine file of :mod:`.kernel_cache`, so later processes skip the trial. The backends compute the same
+function (within float rounding), so the choice changes speed only.
 
-No measurement happens while ``torch.compile`` traces (the default is used) and measurements run under
-``torch.no_grad()`` on the caller's tensors, so autograd graphs are never touched. For debugging,
-``BIREFNET_<OP>_BACKEND`` (e.g. ``BIREFNET_LINEAR_BACKEND=matmul``) forces a backend; ``auto`` measures.
-Every pick is logged at debug level on the ``birefnet.kernels`` logger.
+Nothing is timed while ``torch.compile`` traces (the default is used). For debugging,
+``BIREFNET_<OP>_BACKEND`` (e.g. ``BIREFNET_LINEAR_BACKEND=matmul``) forces a backend; ``auto`` chooses.
+Every choice is logged at debug level on the ``birefnet.kernels`` logger.
 """
 
 from __future__ import annotations
@@ -19,8 +25,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import statistics
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import torch
 
@@ -28,14 +37,16 @@ from ...errors import BiRefNetError
 from . import kernel_cache
 
 log = logging.getLogger("birefnet.kernels")
+T = TypeVar("T")
 
-# Timed runs per candidate (after one warm-up run each); the best of them counts.
-RUNS = 3
-# A measurement is saved to the cache file only when, for every candidate, the second-best run is within
-# this fraction of the best: otherwise the machine was busy (other processes) and the pick holds for this
-# process only.
-STABLE = 0.15
-# A candidate that is not at least this much faster than the default loses (noise, not a real gain).
+# The trial ends once this many call shapes (or all shapes seen, if fewer) have timed calls on every
+# backend, and either this much time was timed, this many calls ran, or every shape seen has timed calls.
+MIN_PAIRED_SHAPES = 6
+TRIAL_SECONDS = 0.6
+TRIAL_CALLS = 64
+# Without paired evidence after this many calls (shapes that never repeat), the default stays.
+MAX_TRIAL_CALLS = 1024
+# A backend that is not at least this much faster in total than the default loses (noise, not a real gain).
 TIE = 0.03
 
 KERNEL_OPS: dict[str, tuple[str, ...]] = {
@@ -43,10 +54,29 @@ KERNEL_OPS: dict[str, tuple[str, ...]] = {
     "pointwise_conv": ("matmul", "onednn"),
     "deform_conv": ("matmul", "onednn"),
 }
-"""Every operation that picks its CPU kernel here, with its backends. ``choose`` refuses any other name, so a
-new operation must be added here, and ``fixed_cpu_kernels`` then fixes it too."""
+"""Every operation that picks its CPU kernel here, with its backends. ``run_chosen`` refuses any other name, so
+a new operation must be added here, and ``fixed_cpu_kernels`` then fixes it too."""
+
+_clock = time.perf_counter  # replaced by tests
+
+
+@dataclass
+class Trial:
+    """The timed calls of one operation (one dtype, one thread count) so far."""
+
+    calls: int = 0
+    seconds: float = 0.0
+    counts: dict[tuple, int] = field(default_factory=dict)  # shape -> calls
+    runs: dict[tuple, dict[str, int]] = field(default_factory=dict)  # shape -> backend -> calls
+    samples: dict[tuple, dict[str, list[float]]] = field(default_factory=dict)  # shape -> backend -> seconds
+
+    def paired(self, backends: tuple[str, ...]) -> list[tuple]:
+        """The shapes with timed calls on every backend, in the order they first ran."""
+        return [s for s, by in self.samples.items() if all(by.get(b) for b in backends)]
+
 
 _chosen: dict[str, str] = {}  # entry -> backend, this process
+_trials: dict[str, Trial] = {}  # entry -> trial in progress
 _from_file: dict[str, str] | None = None  # this machine's entries of the cache file, read once
 
 
@@ -69,29 +99,53 @@ def forced_backend(op: str, backends: tuple[str, ...]) -> str | None:
     return value
 
 
-def choose(
-    op: str,
-    key: tuple,
-    backends: tuple[str, ...],
-    default: str,
-    candidates: Callable[[], Mapping[str, Callable[[], object]]],
-) -> str:
-    """The backend of ``op`` to use for ``key``: forced, remembered, or measured now.
+def run_chosen(
+    op: str, group: tuple, shape: tuple, default: str, candidates: Mapping[str, Callable[[], T]]
+) -> T:
+    """Compute ``op`` by its chosen backend (forced, remembered, or in turn during its trial).
 
     op: operation name (``"linear"``), also the environment variable's ``<OP>``.
-    key: what decides the speed: shape class, dtypes (hashable, printable).
-    backends: the names a caller knows; ``default`` is one of them (used while tracing and on near ties).
-    candidates: builds ``{backend: run}``; each ``run()`` computes the operation on (a bounded part of) the
-        real input. Called only when a measurement is needed.
+    group: what else decides the backend besides the operation and thread count: dtypes, autocast.
+    shape: the exact call shape (calls of one shape are compared with each other during the trial).
+    default: one of the backends, used while tracing and on near ties.
+    candidates: ``{backend: run}`` in ``KERNEL_OPS[op]`` order; each ``run()`` computes the real call.
     """
-    if KERNEL_OPS.get(op) != tuple(backends):
+    backends = tuple(candidates)
+    if KERNEL_OPS.get(op) != backends:
         raise ValueError(f"kernel choice for {op!r} with backends {backends}: list it in KERNEL_OPS first")
+    backend = chosen_backend(op, group, default)
+    if backend is not None:
+        return candidates[backend]()
+    entry = _entry(op, group)
+    trial = _trials.setdefault(entry, Trial())
+    count = trial.counts.get(shape, 0)
+    order = (default, *(b for b in backends if b != default))
+    cycle = order + order[::-1]  # A B B A: a slow drift of the machine's speed cancels
+    backend = cycle[count % len(cycle)]
+    start = _clock()
+    result = candidates[backend]()
+    seconds = _clock() - start
+    trial.calls += 1
+    trial.counts[shape] = count + 1
+    runs = trial.runs.setdefault(shape, {})
+    runs[backend] = runs.get(backend, 0) + 1
+    if runs[backend] > 1:  # the first call of a shape on a backend builds its kernel: not timed
+        trial.samples.setdefault(shape, {}).setdefault(backend, []).append(seconds)
+        trial.seconds += seconds
+    _finish_if_done(entry, trial, backends, default)
+    return result
+
+
+def chosen_backend(op: str, group: tuple, default: str) -> str | None:
+    """The backend ``op`` uses for ``group`` now: forced, the default while tracing, remembered in this
+    process or in the cache file; None while its trial runs."""
+    backends = KERNEL_OPS[op]
     forced = forced_backend(op, backends)
     if forced is not None:
         return forced
     if _is_compiling():
         return default
-    entry = f"{op} {key} threads={torch.get_num_threads()}"
+    entry = _entry(op, group)
     backend = _chosen.get(entry)
     if backend is not None:
         return backend
@@ -101,47 +155,80 @@ def choose(
     backend = _from_file.get(entry)
     if backend in backends:
         log.debug("%s: %s (from %s)", entry, backend, kernel_cache.cache_path())
+        _chosen[entry] = backend
+        return backend
+    return None
+
+
+def decide(trial: Trial, backends: tuple[str, ...], default: str, shapes: list[tuple]) -> tuple[str, dict]:
+    """The backend whose calls of ``shapes`` take least in total (each shape's median seconds times its
+    number of calls), the default on a near tie (:data:`TIE`); also the totals ``{backend: seconds}``."""
+    totals = {
+        b: sum(trial.counts[s] * statistics.median(trial.samples[s][b]) for s in shapes) for b in backends
+    }
+    best = min(totals, key=totals.__getitem__)
+    if totals[default] <= totals[best] * (1 + TIE):
+        best = default
+    return best, totals
+
+
+def trial_cost(trial: Trial, winner: str, shapes: list[tuple]) -> float:
+    """Seconds the trial's calls on the other backends took beyond the winner's median for their shape."""
+    return sum(
+        count * (statistics.median(trial.samples[s][b]) - statistics.median(trial.samples[s][winner]))
+        for s in shapes
+        for b, count in trial.runs[s].items()
+        if b != winner
+    )
+
+
+def current_choices() -> dict[str, str]:
+    """``{entry: backend}`` of every operation decided in this process (for benchmarks and logs)."""
+    return dict(_chosen)
+
+
+def _finish_if_done(entry: str, trial: Trial, backends: tuple[str, ...], default: str) -> None:
+    paired = trial.paired(backends)
+    enough = len(paired) >= min(MIN_PAIRED_SHAPES, len(trial.counts)) and (
+        trial.seconds >= TRIAL_SECONDS or trial.calls >= TRIAL_CALLS or len(paired) == len(trial.counts)
+    )
+    if not (enough or trial.calls >= MAX_TRIAL_CALLS):
+        return
+    if paired:
+        backend, totals = decide(trial, backends, default, paired)
+        # Saved only when the evidence's two halves (alternate shapes) agree: else a busy machine misled it.
+        halves = [paired[0::2], paired[1::2]]
+        stable = all(half and decide(trial, backends, default, half)[0] == backend for half in halves)
     else:
-        runs = measure(candidates())
-        best = {name: min(seconds) for name, seconds in runs.items()}
-        backend = min(best, key=best.__getitem__)
-        if best[default] <= best[backend] * (1 + TIE):
-            backend = default
-        stable = all(sorted(seconds)[1] <= sorted(seconds)[0] * (1 + STABLE) for seconds in runs.values())
-        described = ", ".join(f"{name} {seconds * 1e3:.2f} ms" for name, seconds in best.items())
-        log.debug(
-            "%s: %s (measured, best of %d: %s%s)",
-            entry,
-            backend,
-            RUNS,
-            described,
-            "" if stable else "; noisy, not saved",
-        )
-        if stable:
-            kernel_cache.save_choice(entry, backend)
+        backend, totals, stable = default, {}, False
+    described = ", ".join(f"{name} {seconds * 1e3:.1f} ms" for name, seconds in totals.items())
+    log.debug(
+        "%s: %s (trial of %d calls, %d shapes timed on every backend, totals %s, the trial's other backends "
+        "cost about %.0f ms more%s)",
+        entry,
+        backend,
+        trial.calls,
+        len(paired),
+        described or "none",
+        trial_cost(trial, backend, paired) * 1e3,
+        "" if stable else "; not clear enough to save",
+    )
+    if stable:
+        kernel_cache.save_choice(entry, backend)
     _chosen[entry] = backend
-    return backend
+    del _trials[entry]
 
 
-def measure(candidates: Mapping[str, Callable[[], object]]) -> dict[str, list[float]]:
-    """:data:`RUNS` timings in seconds of every candidate: one warm-up each, then rounds in alternating order."""
-    names = list(candidates)
-    runs: dict[str, list[float]] = {name: [] for name in names}
-    with torch.no_grad():
-        for name in names:
-            candidates[name]()
-        for round_ in range(RUNS):
-            for name in names if round_ % 2 == 0 else reversed(names):
-                start = time.perf_counter()
-                candidates[name]()
-                runs[name].append(time.perf_counter() - start)
-    return runs
+def _entry(op: str, group: tuple) -> str:
+    return f"{op} {group} threads={torch.get_num_threads()}"
 
 
 def forget() -> None:
-    """Drop this process's choices (the next call reads the cache file again). For tests and benchmarks."""
+    """Drop this process's choices and trials (the next call reads the cache file again). For tests and
+    benchmarks."""
     global _from_file
     _chosen.clear()
+    _trials.clear()
     _from_file = None
 
 

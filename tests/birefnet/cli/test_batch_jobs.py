@@ -125,11 +125,11 @@ def test_an_image_whose_writing_fails_is_failed_and_leaves_no_file(
     folder = photo_folder(tmp_path / "photos", 2)
     real_save_mask = birefnet.cli.images.save_mask
 
-    def save_mask_breaks_on_1(mask, path):
+    def save_mask_breaks_on_1(mask, path, *text):
         if "1_mask" in str(path):
             open(path, "wb").write(b"\x89PNG half")
             raise OSError("disk full")
-        real_save_mask(mask, path)
+        real_save_mask(mask, path, *text)
 
     monkeypatch.setattr(birefnet.cli.images, "save_mask", save_mask_breaks_on_1)
     assert main(cutout_args(folder, tmp_path / "out", tiny_checkpoint)) == 1

@@ -1,5 +1,6 @@
-"""CPU kernel choice by measurement: both backends give the reference logits, the choice is remembered (in the
-process and in the cache file), a corrupt cache file is ignored, the environment variables force a backend."""
+"""CPU kernel choice by a trial of real calls: both backends give the reference logits, the trial alternates the
+backends and picks the one faster in total (fake clock), the choice is remembered (in the process and in the
+cache file), a corrupt cache file is ignored, the environment variables force a backend."""
 
 from __future__ import annotations
 
@@ -34,18 +35,48 @@ def fresh_choices(tmp_path, monkeypatch):
     kernel_choice.forget()
 
 
+class FakeClock:
+    """A clock that advances by ``cost[backend]`` seconds whenever a backend runs (set by ``timed``)."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.cost = {"matmul": 1.0, "onednn": 1.0}
+
+    def __call__(self):
+        return self.now
+
+    def timed(self, backend, run):
+        def call(*args):
+            self.now += self.cost[backend]
+            return run(*args)
+
+        return call
+
+
 @pytest.fixture
-def measurements(monkeypatch):
-    """Counts calls of kernel_choice.measure (which still measures)."""
-    calls = []
-    real = kernel_choice.measure
+def clock(monkeypatch):
+    """A fake clock; every backend of linear and channel_matmul advances it by its ``cost`` per call, and
+    ``clock.ran`` lists the backends in call order."""
+    fake = FakeClock()
+    fake.ran = []
+    monkeypatch.setattr(kernel_choice, "_clock", fake)
+    real_run = kernel_choice.run_chosen
 
-    def counting(candidates):
-        calls.append(sorted(candidates))
-        return real(candidates)
+    def recording(op, group, shape, default, candidates):
+        wrapped = {
+            name: (lambda name=name, run=run: fake.ran.append(name) or fake.timed(name, run)())
+            for name, run in candidates.items()
+        }
+        return real_run(op, group, shape, default, wrapped)
 
-    monkeypatch.setattr(kernel_choice, "measure", counting)
-    return calls
+    monkeypatch.setattr(linear_module, "run_chosen", recording)
+    monkeypatch.setattr(pointwise, "run_chosen", recording)
+    return fake
+
+
+def _trial_calls(shapes=6, calls_per_shape=4, features=48, out=80):
+    """Inputs for linear calls of ``shapes`` row counts, each ``calls_per_shape`` times."""
+    return [_inputs(rows=100 + 10 * i, features=features, out=out) for i in range(shapes)] * calls_per_shape
 
 
 def _inputs(rows=300, features=48, out=80):
@@ -74,15 +105,13 @@ def test_each_forced_backend_matches_reference_logits(case, backend, monkeypatch
 
 
 @pytest.mark.parametrize("backend", ["matmul", "onednn"])
-def test_env_var_forces_linear_backend(backend, monkeypatch, measurements):
+def test_env_var_forces_linear_backend(backend, monkeypatch, clock):
     monkeypatch.setenv("BIREFNET_LINEAR_BACKEND", backend)
-    onednn_calls = []
-    real = linear_module._onednn_linear
-    monkeypatch.setattr(linear_module, "_onednn_linear", lambda *args: onednn_calls.append(1) or real(*args))
     x, weight, bias = _inputs()
-    torch.testing.assert_close(linear(x, weight, bias), F.linear(x, weight, bias), atol=1e-5, rtol=1e-5)
-    assert bool(onednn_calls) == (backend == "onednn")
-    assert measurements == []
+    for _ in range(5):
+        torch.testing.assert_close(linear(x, weight, bias), F.linear(x, weight, bias), atol=1e-5, rtol=1e-5)
+    assert clock.ran == [backend] * 5
+    assert kernel_choice._trials == {}
 
 
 def test_env_var_rejects_unknown_backend(monkeypatch):
@@ -92,110 +121,153 @@ def test_env_var_rejects_unknown_backend(monkeypatch):
         linear(x, weight, bias)
 
 
-def test_choice_is_measured_once_and_remembered(measurements, caplog):
-    x, weight, bias = _inputs()
+@pytest.mark.parametrize(("cost", "expected"), [((1.0, 2.0), "matmul"), ((2.0, 1.0), "onednn")])
+def test_trial_alternates_per_shape_and_keeps_the_faster_in_total(clock, caplog, cost, expected):
+    clock.cost.update(matmul=cost[0], onednn=cost[1])
+    calls = _trial_calls()
     with caplog.at_level(logging.DEBUG, logger="birefnet.kernels"):
-        first = linear(x, weight, bias)
-        second = linear(x, weight, bias)
-    assert measurements == [["matmul", "onednn"]]
-    torch.testing.assert_close(first, F.linear(x, weight, bias), atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(second, first, atol=1e-5, rtol=1e-5)
-    assert any("linear (256, 48, 80" in r.message and "measured" in r.message for r in caplog.records)
-
-
-def test_cache_file_round_trips(tmp_path, monkeypatch, measurements):
-    monkeypatch.setattr(kernel_choice, "STABLE", float("inf"))  # save even on a busy machine
-    x, weight, bias = _inputs()
+        for x, weight, bias in calls:
+            torch.testing.assert_close(
+                linear(x, weight, bias), F.linear(x, weight, bias), atol=1e-5, rtol=1e-5
+            )
+    # Per shape: onednn (the default), matmul, matmul, onednn; the trial ends after the 4th round (6 shapes
+    # timed on both, 64 calls not reached but 0.6 s timed).
+    assert clock.ran[:12] == ["onednn"] * 6 + ["matmul"] * 6
+    assert clock.ran[12:24] == ["matmul"] * 6 + ["onednn"] * 6
+    assert kernel_choice._trials == {}
+    x, weight, bias = calls[0]
     linear(x, weight, bias)
+    assert clock.ran[-1] == expected
+    assert any(
+        "linear ('float32', 'float32', False)" in r.message and "trial of 24" in r.message
+        for r in caplog.records
+    )
+
+
+def test_near_tie_keeps_the_default(clock):
+    clock.cost.update(matmul=1.0, onednn=1.02)
+    for x, weight, bias in _trial_calls():
+        linear(x, weight, bias)
+    linear(*_inputs())
+    assert clock.ran[-1] == "onednn"
+
+
+def test_first_call_of_a_shape_on_a_backend_is_not_timed(clock):
+    """A slow first call (oneDNN building its kernel) must not decide: only the later calls count."""
+    first_calls = []
+
+    def cost_of_onednn():
+        first_calls.append(1)
+        return 100.0 if len(first_calls) <= 6 else 1.0
+
+    clock.cost = type(
+        "Costs", (dict,), {"__getitem__": lambda self, k: cost_of_onednn() if k == "onednn" else 2.0}
+    )()
+    for x, weight, bias in _trial_calls():
+        linear(x, weight, bias)
+    linear(*_inputs())
+    assert clock.ran[-1] == "onednn"
+
+
+def test_cache_file_round_trips(tmp_path, clock):
+    clock.cost.update(matmul=1.0, onednn=2.0)
+    for x, weight, bias in _trial_calls():
+        linear(x, weight, bias)
     path = tmp_path / "birefnet" / "kernels.json"
     entries = json.loads(path.read_text())[kernel_cache.machine_key()]
-    ((entry, backend),) = entries.items()
-    assert entry.startswith("linear (256, 48, 80, True, 'float32', 'float32', False) threads=")
-    assert backend in ("matmul", "onednn")
+    assert entries == {f"linear ('float32', 'float32', False) threads={torch.get_num_threads()}": "matmul"}
     assert list(tmp_path.joinpath("birefnet").iterdir()) == [path]  # no temporary file left behind
 
-    # A new process (simulated): the file answers, nothing is measured, the file's pick is used.
+    # A new process (simulated): the file answers, no trial, the file's pick is used.
     kernel_choice.forget()
-    other = "matmul" if backend == "onednn" else "onednn"
-    path.write_text(json.dumps({kernel_cache.machine_key(): {entry: other}}))
-    assert linear_module.cpu_backend(x, weight, bias, False) == other
-    assert len(measurements) == 1
+    ((entry, _),) = entries.items()
+    path.write_text(json.dumps({kernel_cache.machine_key(): {entry: "onednn"}}))
+    clock.ran.clear()
+    for x, weight, bias in _trial_calls(calls_per_shape=1):
+        linear(x, weight, bias)
+    assert clock.ran == ["onednn"] * 6 and kernel_choice._trials == {}
 
-    # Another machine's entries do not count.
+    # Another machine's entries do not count: a trial runs.
     kernel_choice.forget()
-    path.write_text(json.dumps({"some other CPU | torch 0.1": {entry: other}}))
-    linear(x, weight, bias)
-    assert len(measurements) == 2
+    path.write_text(json.dumps({"some other CPU | torch 0.1": {entry: "onednn"}}))
+    clock.ran.clear()
+    for x, weight, bias in _trial_calls(calls_per_shape=2):
+        linear(x, weight, bias)
+    assert "matmul" in clock.ran
+
+
+def test_evidence_whose_halves_disagree_is_not_saved(tmp_path, clock):
+    """Shapes 0, 2, 4 say matmul, shapes 1, 3, 5 say onednn (a busy machine): used, not saved."""
+    calls = _trial_calls()
+    row_counts = [x.shape[0] for x, _, _ in calls[:6]]
+
+    def costs(backend):
+        parity_ = row_counts.index(current[0]) % 2
+        return 1.0 if (backend == "matmul") == (parity_ == 0) else 3.0
+
+    current = [0]
+    clock.cost = type("Costs", (dict,), {"__getitem__": lambda self, k: costs(k)})()
+    for x, weight, bias in calls:
+        current[0] = x.shape[0]
+        linear(x, weight, bias)
+    assert kernel_choice._chosen and kernel_choice._trials == {}
+    assert not (tmp_path / "birefnet" / "kernels.json").exists()
 
 
 @pytest.mark.parametrize("content", ["{not json", '["a list"]', '{"m": {"e": 3}}', ""])
-def test_corrupt_cache_file_is_ignored(tmp_path, monkeypatch, measurements, caplog, content):
-    monkeypatch.setattr(kernel_choice, "STABLE", float("inf"))
+def test_corrupt_cache_file_is_ignored(tmp_path, clock, caplog, content):
     path = tmp_path / "birefnet" / "kernels.json"
     path.parent.mkdir()
     path.write_text(content)
-    x, weight, bias = _inputs()
     with caplog.at_level(logging.DEBUG, logger="birefnet.kernels"):
-        torch.testing.assert_close(linear(x, weight, bias), F.linear(x, weight, bias), atol=1e-5, rtol=1e-5)
-    assert len(measurements) == 1
+        for x, weight, bias in _trial_calls():
+            torch.testing.assert_close(
+                linear(x, weight, bias), F.linear(x, weight, bias), atol=1e-5, rtol=1e-5
+            )
     assert any("ignoring" in r.message for r in caplog.records)
     assert kernel_cache.machine_key() in json.loads(path.read_text())  # replaced by a valid file
 
 
-def test_cache_can_be_turned_off(tmp_path, monkeypatch, measurements):
+def test_cache_can_be_turned_off(tmp_path, monkeypatch, clock):
     monkeypatch.setenv("BIREFNET_KERNEL_CACHE", "off")
-    monkeypatch.setattr(kernel_choice, "STABLE", float("inf"))
-    linear(*_inputs())
-    assert len(measurements) == 1
-    assert not (tmp_path / "birefnet").exists()
+    for x, weight, bias in _trial_calls():
+        linear(x, weight, bias)
+    assert kernel_choice._chosen and not (tmp_path / "birefnet").exists()
 
 
-def test_unwritable_cache_folder_is_not_an_error(tmp_path, monkeypatch, measurements):
-    monkeypatch.setattr(kernel_choice, "STABLE", float("inf"))
+def test_unwritable_cache_folder_is_not_an_error(tmp_path, clock):
     (tmp_path / "birefnet").write_text("a file where the folder should be")
-    x, weight, bias = _inputs()
-    torch.testing.assert_close(linear(x, weight, bias), F.linear(x, weight, bias), atol=1e-5, rtol=1e-5)
-    assert len(measurements) == 1
+    for x, weight, bias in _trial_calls():
+        torch.testing.assert_close(linear(x, weight, bias), F.linear(x, weight, bias), atol=1e-5, rtol=1e-5)
+    assert kernel_choice._chosen
 
 
-def test_faster_candidate_wins_and_near_tie_keeps_default(monkeypatch):
-    monkeypatch.setitem(kernel_choice.KERNEL_OPS, "op", ("a", "b"))
-    timings = {}
-    monkeypatch.setattr(
-        kernel_choice, "measure", lambda candidates: {name: [timings[name]] * 5 for name in candidates}
-    )
-    candidates = lambda: {"a": lambda: None, "b": lambda: None}  # noqa: E731
-    timings.update(a=2.0, b=1.0)
-    assert kernel_choice.choose("op", ("k1",), ("a", "b"), "a", candidates) == "b"
-    timings.update(a=1.0, b=2.0)
-    assert kernel_choice.choose("op", ("k2",), ("a", "b"), "b", candidates) == "a"
-    timings.update(a=1.01, b=1.0)
-    assert kernel_choice.choose("op", ("k3",), ("a", "b"), "a", candidates) == "a"
+def test_shapes_that_never_repeat_keep_the_default(clock, monkeypatch):
+    monkeypatch.setattr(kernel_choice, "MAX_TRIAL_CALLS", 20)
+    clock.cost.update(matmul=1.0, onednn=5.0)
+    for i in range(20):
+        linear(*_inputs(rows=100 + i))
+    assert kernel_choice._trials == {} and set(clock.ran) == {"onednn"}
 
 
-def test_noisy_measurement_is_not_saved(tmp_path, monkeypatch):
-    monkeypatch.setitem(kernel_choice.KERNEL_OPS, "op", ("a", "b"))
-    monkeypatch.setattr(kernel_choice, "measure", lambda candidates: {"a": [1.0, 3.0], "b": [2.0, 2.0]})
-    candidates = lambda: {"a": lambda: None, "b": lambda: None}  # noqa: E731
-    assert kernel_choice.choose("op", ("k",), ("a", "b"), "b", candidates) == "a"
-    assert not (tmp_path / "birefnet" / "kernels.json").exists()
-
-
-def test_no_measurement_while_compiling(monkeypatch, measurements):
+def test_no_trial_while_compiling(monkeypatch, clock):
     monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
-    assert linear_module.cpu_backend(*_inputs(), False) == "onednn"
-    assert measurements == []
+    for x, weight, bias in _trial_calls(calls_per_shape=2):
+        linear(x, weight, bias)
+    assert set(clock.ran) == {"onednn"} and kernel_choice._trials == {}
 
 
-def test_gradients_flow_through_a_measuring_call(measurements):
-    x, weight, bias = (t.requires_grad_() for t in _inputs())
-    linear(x, weight, bias).square().sum().backward()
-    assert measurements, "the call should have measured"
-    ours = (x.grad, weight.grad, bias.grad)
-    x2, weight2, bias2 = (t.detach().clone().requires_grad_() for t in (x, weight, bias))
-    F.linear(x2, weight2, bias2).square().sum().backward()
-    for got, expected in zip(ours, (x2.grad, weight2.grad, bias2.grad), strict=True):
-        torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-5)
+def test_gradients_flow_through_trial_calls():
+    for x, weight, bias in _trial_calls(calls_per_shape=2):
+        x, weight, bias = (t.clone().requires_grad_() for t in (x, weight, bias))
+        linear(x, weight, bias).square().sum().backward()
+        x2, weight2, bias2 = (t.detach().clone().requires_grad_() for t in (x, weight, bias))
+        F.linear(x2, weight2, bias2).square().sum().backward()
+        for got, expected in zip(
+            (x.grad, weight.grad, bias.grad), (x2.grad, weight2.grad, bias2.grad), strict=True
+        ):
+            torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-5)
+    assert kernel_choice._trials, "the calls should have been trial calls"
 
 
 @pytest.mark.parametrize("backend", ["matmul", "onednn"])
@@ -209,13 +281,13 @@ def test_deform_conv_contraction_backends_agree(backend, monkeypatch):
     )
 
 
-def test_deform_conv_contraction_is_measured_once(measurements):
+def test_deform_conv_trial_calls_use_both_backends_with_one_result(clock):
     gen = torch.Generator().manual_seed(4)
     columns, kernel = torch.randn(1, 72, 500, generator=gen), torch.randn(16, 72, generator=gen)
-    first = pointwise.channel_matmul(columns, kernel, "deform_conv")
-    pointwise.channel_matmul(columns, kernel, "deform_conv")
-    assert measurements == [["matmul", "onednn"]]
-    torch.testing.assert_close(first[0], kernel @ columns[0], atol=1e-4, rtol=1e-5)
+    results = [pointwise.channel_matmul(columns, kernel, "deform_conv") for _ in range(4)]
+    assert clock.ran == ["onednn", "matmul", "matmul", "onednn"]
+    for result in results:
+        torch.testing.assert_close(result[0], kernel @ columns[0], atol=1e-4, rtol=1e-5)
 
 
 @pytest.mark.parametrize("backend", ["matmul", "onednn"])
@@ -239,18 +311,25 @@ def test_pointwise_convolution_backends_equal_conv2d(backend, monkeypatch):
 
 
 def test_an_operation_missing_from_the_kernel_list_is_refused():
-    candidates = lambda: {"a": lambda: None, "b": lambda: None}  # noqa: E731
+    candidates = {"a": lambda: None, "b": lambda: None}
     with pytest.raises(ValueError, match="KERNEL_OPS"):
-        kernel_choice.choose("new_op", ("k",), ("a", "b"), "a", candidates)
+        kernel_choice.run_chosen("new_op", (), ("k",), "a", candidates)
     with pytest.raises(ValueError, match="KERNEL_OPS"):  # a backend added to a listed operation
-        kernel_choice.choose("linear", ("k",), ("matmul", "onednn", "new"), "onednn", candidates)
+        kernel_choice.run_chosen(
+            "linear",
+            (),
+            ("k",),
+            "onednn",
+            {"matmul": lambda: None, "onednn": lambda: None, "new": lambda: None},
+        )
 
 
 def test_every_operation_that_picks_a_kernel_is_listed():
-    """Each ``choose("<op>", ...)`` / ``channel_matmul(..., "<op>")`` call in the ops package names a listed op."""
+    """Each ``run_chosen("<op>", ...)`` / ``channel_matmul(..., "<op>")`` call in the ops package names a listed
+    op."""
     ops_dir = Path(kernel_choice.__file__).parent
     source = "\n".join(path.read_text() for path in ops_dir.glob("*.py"))
-    named = set(re.findall(r'choose\(\s*"(\w+)"', source)) | set(
+    named = set(re.findall(r'run_chosen\(\s*"(\w+)"', source)) | set(
         re.findall(r'channel_matmul\([^)]*"(\w+)"\)', source)
     )
     assert named, "found no kernel choice in the ops package: the test looks in the wrong place"
@@ -273,3 +352,15 @@ def test_fixed_cpu_kernels_fixes_every_listed_operation_and_restores_the_environ
         for op in kernel_choice.KERNEL_OPS
         if op != "linear"
     )
+
+
+def test_trial_cost_is_the_losing_calls_time_beyond_the_winner(clock, caplog):
+    """6 shapes, each run twice on onednn (2 s) and twice on matmul (1 s): the trial cost 6 * 2 * 1 s more."""
+    clock.cost.update(matmul=1.0, onednn=2.0)
+    with caplog.at_level(logging.DEBUG, logger="birefnet.kernels"):
+        for x, weight, bias in _trial_calls():
+            linear(x, weight, bias)
+    assert kernel_choice.current_choices() == {
+        f"linear ('float32', 'float32', False) threads={torch.get_num_threads()}": "matmul"
+    }
+    assert any("cost about 12000 ms more" in r.message for r in caplog.records)
