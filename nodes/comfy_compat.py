@@ -1,7 +1,7 @@
 """Newer ComfyUI features, used where the running ComfyUI has them and left out where it does not.
 
 Detection looks at what the running ComfyUI offers (a keyword in a signature, a class, a function), never at
-version numbers: ComfyUI 0.3.75 (our end-to-end tests) has none of these, 0.38 has them all. An unknown
+version numbers: ComfyUI 0.3.75 (our end-to-end tests) and 0.8.0 have none of these, 0.38 has them all. An unknown
 keyword to ``io.Schema`` or an ``Input`` is a TypeError in older versions, so nodes pass the new ones only
 through these helpers:
 

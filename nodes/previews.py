@@ -8,9 +8,10 @@ which web/birefnet_exact.js reads in ``onExecuted``:
 - mask (Segment, Refine): ``{"kind": "mask", "image": file or None, "mask": file}``; the UI tints the mask
   over the image.
 
-A file is ``{"filename", "subfolder", "type": "temp"}``, fetched by the UI through ``/view``. Only the first
-image of a batch is written (a video batch would otherwise write every frame); ``batch`` says how many
-there were. ComfyUI empties the temp folder only when it starts, so a server that runs for days would pile
+A file is ``{"filename", "subfolder", "type": "temp"}``, fetched by the UI through ``/view``. The payload's own
+files are the batch's first image; ``frames`` lists the files of the first ``MAX_PREVIEW_FRAMES`` images
+(the first again, then the next ones: the UI steps through them; fewer when the file cap below is lower),
+never more, so a video batch does not write every frame; ``batch`` says how many images there were. ComfyUI empties the temp folder only when it starts, so a server that runs for days would pile
 up previews: after each preview the oldest of this pack's preview files (``birefnet_*_.png`` in the temp
 folder) beyond the newest MAX_PREVIEW_FILES are removed (``BIREFNET_MAX_PREVIEW_FILES`` overrides the number;
 the files of the preview just written are always kept).
@@ -31,6 +32,8 @@ PNG_COMPRESS_LEVEL = 1  # as ComfyUI's PreviewImage: previews are written often 
 PREVIEW_PREFIX = "birefnet_"
 MAX_PREVIEW_FILES = 200
 """Newest preview files of this pack kept in the temp folder (100 mask or cut-out previews of two files)."""
+MAX_PREVIEW_FRAMES = 8
+"""Images of a batch written for a preview (the UI steps through them); the rest are not written."""
 
 
 def max_preview_files() -> int:
@@ -95,26 +98,48 @@ def save_temp_png(image: torch.Tensor, prefix: str) -> dict:
     return {"filename": file, "subfolder": subfolder, "type": "temp"}
 
 
-def cutout_preview(before: torch.Tensor, after: torch.Tensor) -> dict:
-    """UI payload comparing the first input image ``before`` [B,H,W,C] with the first result ``after``."""
-    payload = {
-        "kind": "cutout",
-        "before": save_temp_png(before[0, ..., :3], "birefnet_before"),
-        "after": save_temp_png(after[0], "birefnet_after"),
-        "batch": int(after.shape[0]),
-    }
-    prune_previews({payload["before"]["filename"], payload["after"]["filename"]})
+def _frame(batch: torch.Tensor, index: int) -> torch.Tensor:
+    """Image ``index`` of ``batch`` [B, ...], or its last image when the batch is shorter (a single image
+    that went with a whole batch)."""
+    return batch[min(index, batch.shape[0] - 1)]
+
+
+def preview_frame_count(batch: int) -> int:
+    """How many images of a batch of ``batch`` a preview writes: at most MAX_PREVIEW_FRAMES, and never more
+    than ``max_preview_files()`` allows (two files an image), so the temp folder stays within that cap."""
+    return max(1, min(batch, MAX_PREVIEW_FRAMES, max_preview_files() // 2))
+
+
+def _payload(head: dict, frames: list[dict]) -> dict:
+    """The UI payload: ``head`` (kind, batch), the first frame's files (what older front-end code reads) and
+    all frames under ``frames``; prunes older preview files, never these."""
+    payload = {**head, **frames[0], "frames": frames}
+    prune_previews({f["filename"] for frame in frames for f in frame.values() if f is not None})
     return {PREVIEW_KEY: [payload]}
+
+
+def cutout_preview(before: torch.Tensor, after: torch.Tensor) -> dict:
+    """UI payload comparing the input images ``before`` [B,H,W,C] with the results ``after`` [B,H,W,C]
+    (0..1; C = 4 when the result has alpha), for the first ``preview_frame_count`` images."""
+    frames = [
+        {
+            "before": save_temp_png(_frame(before, i)[..., :3], "birefnet_before"),
+            "after": save_temp_png(after[i], "birefnet_after"),
+        }
+        for i in range(preview_frame_count(after.shape[0]))
+    ]
+    return _payload({"kind": "cutout", "batch": int(after.shape[0])}, frames)
 
 
 def mask_preview(mask: torch.Tensor, image: torch.Tensor | None) -> dict:
-    """UI payload with the first mask [B,H,W] (1 = foreground) and, when given, its image [B,H,W,C]."""
+    """UI payload with the masks [B,H,W] (0..1, 1 = foreground) and, when given at the same size, their images
+    [B,H,W,C], for the first ``preview_frame_count`` images."""
     same_size = image is not None and tuple(image.shape[1:3]) == tuple(mask.shape[1:3])
-    payload = {
-        "kind": "mask",
-        "image": save_temp_png(image[0, ..., :3], "birefnet_image") if same_size else None,
-        "mask": save_temp_png(mask[0], "birefnet_mask"),
-        "batch": int(mask.shape[0]),
-    }
-    prune_previews({f["filename"] for f in (payload["image"], payload["mask"]) if f is not None})
-    return {PREVIEW_KEY: [payload]}
+    frames = [
+        {
+            "image": save_temp_png(_frame(image, i)[..., :3], "birefnet_image") if same_size else None,
+            "mask": save_temp_png(mask[i], "birefnet_mask"),
+        }
+        for i in range(preview_frame_count(mask.shape[0]))
+    ]
+    return _payload({"kind": "mask", "batch": int(mask.shape[0])}, frames)

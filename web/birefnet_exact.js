@@ -23,7 +23,7 @@ import {
 import { DOWNLOAD_EVENT, INFO_KEY, NODE_TYPES, PREVIEW_KEY } from "./names.js";
 import { hidePreview, showPreview } from "./preview_widget.js";
 import { extendPromptNodeType, takesPrompt } from "./prompt_input.js";
-import { findWidget, nodeTypeOf } from "./widgets.js";
+import { findWidget, fitLoadedNode, fitNodeToWidgets, nodeTypeOf, savedHeightSetByHand } from "./widgets.js";
 
 const MODEL_NODES = new Set([NODE_TYPES.LOAD_MODEL, NODE_TYPES.REMOVE_BACKGROUND]);
 const PREVIEW_NODES = new Set([
@@ -81,6 +81,7 @@ function setUp(node) {
   if (MODEL_NODES.has(nodeTypeOf(node))) setUpModelNode(node);
   watchControllingWidgets(node);
   applyConditionalWidgets(node);
+  fitNodeToWidgets(node); // a new node: the height of its visible widgets, remembered as the pack's
 }
 
 /** Download progress (DOWNLOAD_EVENT from nodes/model_handle.py) on the downloading node's info line. */
@@ -124,9 +125,14 @@ function extendNodeType(proto, nodeType) {
   chainCallback(proto, "onNodeCreated", function () {
     setUp(this);
   });
-  // After a workflow loads, widget values are the saved ones: re-apply visibility.
-  chainCallback(proto, "onConfigure", function () {
-    queueMicrotask(() => refreshNode(this));
+  // After a workflow loads, widget values are the saved ones: re-apply visibility, then take the height of
+  // the visible widgets (a height the user set by hand stays, see widgets.js savedHeightSetByHand).
+  chainCallback(proto, "onConfigure", function (saved) {
+    const handSize = savedHeightSetByHand(saved) ? [...saved.size] : null;
+    queueMicrotask(() => {
+      refreshNode(this);
+      fitLoadedNode(this, handSize);
+    });
   });
   // A link on a controlling widget's input makes its value unknown here: show the dependants.
   chainCallback(proto, "onConnectionsChange", function () {

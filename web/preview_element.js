@@ -1,8 +1,10 @@
 // The preview element: a picture over a checkerboard, fitted to the widget, with a before/after slider
-// (the "before" picture on the left of the split) dragged with the mouse.
+// (the "before" picture on the left of the split) dragged with the mouse; a batch's images are stepped
+// through (preview_steps.js).
 
 import { PREVIEW_KINDS } from "./names.js";
 import { loadPreviewImages } from "./preview_images.js";
+import { addStepBar } from "./preview_steps.js";
 import { ensureStyle } from "./style.js";
 
 const TEMPLATE = `<div class="empty">Run the workflow to preview here</div>
@@ -92,34 +94,62 @@ function showPictures(parts, payload, { afterUrl, beforeUrl }) {
   parts.frame.hidden = false;
   parts.leftLabel.hidden = parts.rightLabel.hidden = !compare;
   parts.leftLabel.textContent = cutout ? "original" : "image";
-  const batch = payload.batch > 1 ? ` (1 of ${payload.batch})` : "";
-  parts.rightLabel.textContent = (cutout ? "cut-out" : "mask") + batch;
+  parts.rightLabel.textContent = cutout ? "cut-out" : "mask";
   parts.root.style.cursor = compare ? "ew-resize" : "default";
   parts.root.dataset.kind = payload.kind;
   parts.root.dataset.ready = "true";
 }
 
-/** Build the preview element and its controller: `{root, show(payload), setSplit(split), layout()}`. */
+/** The payload's images: its `frames` (nodes/previews.py), or the payload itself (one image). Each is a
+ * whole payload (kind, batch and that image's files). */
+function framesOf(payload) {
+  return (payload.frames ?? [payload]).map((frame) => ({ ...payload, ...frame, frames: undefined }));
+}
+
+/** Build the preview element and its controller: `{root, show(payload), step(delta), shown(), setSplit(split),
+ * layout()}`; `shown()` is `{index, count, frame}` of the image on screen (null before the first show). The
+ * element also fires "birefnet-preview-frame" (same detail) when another image is shown. */
 export function createPreviewElement() {
   const parts = buildParts();
-  const state = { split: 0.5, size: null, compare: false, objectUrl: null };
+  const state = { split: 0.5, size: null, compare: false, objectUrl: null, frames: [], index: 0, token: 0 };
   const layout = () => layoutFrame(parts, state.size);
   const setSplit = (split) => (state.split = drawSplit(parts, split));
+  const shown = () =>
+    state.frames.length ? { index: state.index, count: state.frames.length, frame: state.frames[state.index] } : null;
   listenForDrag(parts, () => state.compare, setSplit);
   new ResizeObserver(layout).observe(parts.root);
 
-  async function show(payload) {
-    const pictures = await loadPreviewImages(payload);
-    if (pictures.objectUrl) {
-      if (state.objectUrl) URL.revokeObjectURL(state.objectUrl);
-      state.objectUrl = pictures.objectUrl;
+  async function showFrame(index) {
+    const token = ++state.token; // a later step or show wins over a slower load
+    const frame = state.frames[index];
+    const pictures = await loadPreviewImages(frame);
+    if (token !== state.token) {
+      if (pictures.objectUrl) URL.revokeObjectURL(pictures.objectUrl);
+      return;
     }
+    if (state.objectUrl) URL.revokeObjectURL(state.objectUrl);
+    state.objectUrl = pictures.objectUrl;
+    state.index = index;
     state.size = pictures.size;
     state.compare = pictures.beforeUrl != null;
-    showPictures(parts, payload, pictures);
+    showPictures(parts, frame, pictures);
+    updateSteps(index, state.frames.length, frame.batch ?? state.frames.length);
+    parts.root.dataset.index = String(index);
     setSplit(state.split);
     layout();
+    parts.root.dispatchEvent(new CustomEvent("birefnet-preview-frame", { detail: shown() }));
   }
 
-  return { root: parts.root, show, setSplit, layout };
+  const step = (delta) => {
+    const count = state.frames.length;
+    if (count > 1) return showFrame((((state.index + delta) % count) + count) % count);
+  };
+  const updateSteps = addStepBar(parts.root, step);
+
+  async function show(payload) {
+    state.frames = framesOf(payload);
+    await showFrame(0);
+  }
+
+  return { root: parts.root, show, step, shown, setSplit, layout };
 }

@@ -7,7 +7,7 @@
 
 import { PREVIEW_KEY } from "./names.js";
 import { createPreviewElement } from "./preview_element.js";
-import { addDisplayWidget, findWidget, refreshVueNode, setWidgetHidden } from "./widgets.js";
+import { addDisplayWidget, findWidget, refreshVueNode, setFittedSize, setWidgetHidden } from "./widgets.js";
 
 const PREVIEW_WIDGET = PREVIEW_KEY; // the widget is named after the payload it shows
 
@@ -15,7 +15,7 @@ const PREVIEW_WIDGET = PREVIEW_KEY; // the widget is named after the payload it 
 function growForPreview(node) {
   if (!node.setSize || !node.computeSize) return;
   const wanted = node.computeSize();
-  node.setSize([Math.max(node.size[0], wanted[0], 320), Math.max(node.size[1], wanted[1] + 60)]);
+  setFittedSize(node, [Math.max(node.size[0], wanted[0], 320), Math.max(node.size[1], wanted[1] + 60)]);
 }
 
 /** The node's preview widget, created on first use. */
@@ -46,12 +46,20 @@ export async function showPreview(node, payload) {
   node.setDirtyCanvas?.(true, true);
 }
 
+/** The image the node's preview shows: `{index, count, frame}` (0-based index among the `count` previewed
+ * images; `frame` is that image's payload with its files), or null when it shows none. The element fires
+ * "birefnet-preview-frame" with the same detail whenever another image is shown (its `root`:
+ * `previewWidget(node).birefnetPreview.root`). */
+export function shownPreviewFrame(node) {
+  const widget = findWidget(node, PREVIEW_WIDGET);
+  return widget && !widget.hidden ? widget.birefnetPreview.shown() : null;
+}
+
 /** Hide the preview widget again (kept, so its element and listeners are reused). */
 export function hidePreview(node) {
   const widget = findWidget(node, PREVIEW_WIDGET);
   if (!widget) return;
   setWidgetHidden(widget, true);
   refreshVueNode(node);
-  node.setSize?.([node.size[0], node.computeSize()[1]]);
-  node.setDirtyCanvas?.(true, true);
+  if (node.setSize && node.computeSize) setFittedSize(node, [node.size[0], node.computeSize()[1]]);
 }

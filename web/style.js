@@ -18,6 +18,13 @@ const CSS = `
 .birefnet-preview .label.left { left: 4px; } .birefnet-preview .label.right { right: 4px; }
 .birefnet-preview .empty { position: absolute; inset: 0; display: flex; align-items: center;
   justify-content: center; color: #888; font: 12px sans-serif; }
+.birefnet-preview:focus { outline: none; }
+.birefnet-preview .steps { position: absolute; bottom: 4px; left: 50%; transform: translateX(-50%);
+  display: flex; align-items: center; gap: 2px; font: 11px sans-serif; color: #fff; cursor: default;
+  background: rgba(0,0,0,.6); border-radius: 3px; padding: 1px 2px; white-space: nowrap; }
+.birefnet-preview .steps button { font: bold 13px/1 sans-serif; color: #fff; background: none; border: 0;
+  padding: 1px 6px; cursor: pointer; border-radius: 3px; }
+.birefnet-preview .steps button:hover { background: rgba(255,255,255,.2); }
 .birefnet-preview [hidden], .birefnet-prompt [hidden] { display: none !important; }
 .birefnet-prompt { width: 100%; height: 100%; min-height: 160px; display: flex; flex-direction: column;
   user-select: none; touch-action: none; background: #1b1b1b; border-radius: 4px; overflow: hidden; }

@@ -42,24 +42,62 @@ export function refreshVueNode(node) {
   node.graph.onNodeAdded(node);
 }
 
+// Node property: the height the pack last gave the node. A saved height that differs was set by hand.
+const FITTED_HEIGHT = "birefnet_fitted_height";
+
+/** Resize the node to `size` ([width, height], canvas px) and remember the height as the pack's own. */
+export function setFittedSize(node, size) {
+  node.setSize(size);
+  node.properties ??= {};
+  node.properties[FITTED_HEIGHT] = node.size[1];
+  node.setDirtyCanvas?.(true, true);
+}
+
 /** Fit the node's height to its visible widgets (keeps a larger width; never cuts a preview). */
 export function fitNodeToWidgets(node) {
   if (!node.computeSize || !node.setSize) return;
   const wanted = node.computeSize();
   const keepsPreview = node.widgets?.some((w) => w.birefnetPreview);
   const height = keepsPreview ? Math.max(wanted[1], node.size[1]) : wanted[1];
-  node.setSize([Math.max(node.size[0], wanted[0]), height]);
+  setFittedSize(node, [Math.max(node.size[0], wanted[0]), height]);
+}
+
+/** Make the node tall enough for its widgets (never shrinks it). */
+export function growNodeToWidgets(node) {
+  if (!node.computeSize || !node.setSize) return;
+  const wanted = node.computeSize();
+  if (node.size[1] + 1 >= wanted[1] && node.size[0] + 1 >= wanted[0]) return;
+  setFittedSize(node, [Math.max(node.size[0], wanted[0]), Math.max(node.size[1], wanted[1])]);
+}
+
+/** Whether the node was `saved` (its object in the workflow) with a height set by hand: one that differs
+ * from the height the pack gave it. Workflows saved before the pack remembered its heights: never. */
+export function savedHeightSetByHand(saved) {
+  const fitted = saved?.properties?.[FITTED_HEIGHT];
+  const height = saved?.size?.[1];
+  return fitted != null && height != null && Math.abs(fitted - height) > 1;
+}
+
+/** After a workflow loaded: the node takes the height of its visible widgets, unless it was saved with a
+ * height set by hand (`handSize`: its saved [width, height], else null), which it keeps (not remembered as
+ * the pack's own) as long as nothing is cut off. */
+export function fitLoadedNode(node, handSize) {
+  if (!handSize) return fitNodeToWidgets(node);
+  if (!node.computeSize || !node.setSize) return;
+  const wanted = node.computeSize();
+  node.setSize([Math.max(handSize[0], wanted[0]), Math.max(handSize[1], wanted[1])]);
   node.setDirtyCanvas?.(true, true);
 }
 
-/** Add a DOM widget that holds no value: never in widgets_values or API prompts. */
+/** Add a DOM widget that holds no value: never in widgets_values or API prompts. `minHeight`: CSS px, or a
+ * function that returns them (asked whenever the node is laid out). */
 export function addDisplayWidget(node, name, element, minHeight) {
   const widget = node.addDOMWidget(name, name, element, {
     serialize: false,
     hideOnZoom: false,
     getValue: () => undefined,
     setValue: () => {},
-    getMinHeight: () => minHeight,
+    getMinHeight: typeof minHeight === "function" ? minHeight : () => minHeight,
   });
   widget.serialize = false;
   return widget;

@@ -231,13 +231,31 @@ def _expected_over_checker(after: np.ndarray, frame: dict, shot_box: dict, heigh
     return rgba[..., :3] * alpha + checker * (1 - alpha), alpha[..., 0]
 
 
-def test_remove_background_preview_shows_the_checkerboard_and_the_slider_moves(comfy_page):
+def load_remove_background_example(comfy_page) -> int:
+    """Load the one-node example with the tiny checkpoint; returns the Remove background node's id."""
     workflow = json.loads((EXAMPLES / "remove_background_one_node.json").read_text())
     for node in workflow["nodes"]:
         if node["type"] == "BiRefNetExactRemoveBackground":
             node["widgets_values"] = [TINY_CHECKPOINT, False]
     comfy_page.load_workflow(workflow)
-    node_id = comfy_page.node_ids("BiRefNetExactRemoveBackground")[0]
+    return comfy_page.node_ids("BiRefNetExactRemoveBackground")[0]
+
+
+def preview_frame_box(comfy_page, preview: str = ".birefnet-preview") -> dict:
+    """The picture's box on the page (CSS px) in the first preview that matches the selector ``preview``, and
+    the canvas zoom (``scale``)."""
+    return comfy_page.evaluate(
+        """(preview) => {
+          const el = document.querySelector(`${preview} .frame`);
+          const r = el.getBoundingClientRect();
+          return {x: r.x, y: r.y, width: r.width, height: r.height, scale: r.width / el.offsetWidth};
+        }""",
+        preview,
+    )
+
+
+def test_remove_background_preview_shows_the_checkerboard_and_the_slider_moves(comfy_page):
+    node_id = load_remove_background_example(comfy_page)
     forget_earlier_results(comfy_page.server)
     entry = comfy_page.run()
     assert entry["status"]["status_str"] == "success", json.dumps(entry["status"])[:3000]
@@ -249,13 +267,7 @@ def test_remove_background_preview_shows_the_checkerboard_and_the_slider_moves(c
     comfy_page.page.wait_for_selector(".birefnet-preview[data-ready='true']", timeout=60_000)
     comfy_page.fit_view([node_id], max_scale=1.5)
     comfy_page.page.wait_for_timeout(500)
-    frame = comfy_page.evaluate(
-        """() => {
-          const el = document.querySelector('.birefnet-preview .frame');
-          const r = el.getBoundingClientRect();
-          return {x: r.x, y: r.y, width: r.width, height: r.height, scale: r.width / el.offsetWidth};
-        }"""
-    )
+    frame = preview_frame_box(comfy_page)
     assert frame["width"] > 100 and frame["height"] > 60, frame
 
     def region(name: str, left: float, right: float):
@@ -326,21 +338,21 @@ def test_example_workflows_appear_under_the_pack_in_browse_templates(comfy_page)
         dialog.wait_for(state="hidden", timeout=10_000)
 
 
-def test_segment_mask_preview_is_tinted_over_the_image_when_turned_on(comfy_page):
+def load_quick_segment_example(comfy_page) -> int:
+    """Load the background-removal example with the tiny checkpoint and Segment at 256 x 192 (a quick run);
+    returns Segment's id."""
     workflow = json.loads((EXAMPLES / "background_removal_transparent_png.json").read_text())
     for node in workflow["nodes"]:
         if node["type"] == "BiRefNetExactLoadModel":
             node["widgets_values"][0] = TINY_CHECKPOINT
         if node["type"] == "BiRefNetExactSegment":
-            node["widgets_values"][:3] = ["custom", 256, 192]  # a quick run
+            node["widgets_values"][:3] = ["custom", 256, 192]
     comfy_page.load_workflow(workflow)
-    segment = comfy_page.node_ids("BiRefNetExactSegment")[0]
-    forget_earlier_results(comfy_page.server)
-    entry = comfy_page.run()
-    assert entry["status"]["status_str"] == "success", json.dumps(entry["status"])[:3000]
-    assert comfy_page.page.locator(".birefnet-preview[data-kind='mask']").count() == 0  # off by default
+    return comfy_page.node_ids("BiRefNetExactSegment")[0]
 
-    # The node's menu entry, as the context menu calls it.
+
+def show_mask_preview(comfy_page, node_id) -> None:
+    """Turn the node's mask preview on with its menu entry, as the context menu calls it."""
     comfy_page.evaluate(
         """(id) => {
           const node = (window.app.rootGraph ?? window.app.graph).getNodeById(id);
@@ -348,8 +360,18 @@ def test_segment_mask_preview_is_tinted_over_the_image_when_turned_on(comfy_page
           node.getExtraMenuOptions(window.app.canvas, options);
           options.find((o) => o && String(o.content).startsWith('Show mask preview')).callback();
         }""",
-        segment,
+        node_id,
     )
+
+
+def test_segment_mask_preview_is_tinted_over_the_image_when_turned_on(comfy_page):
+    segment = load_quick_segment_example(comfy_page)
+    forget_earlier_results(comfy_page.server)
+    entry = comfy_page.run()
+    assert entry["status"]["status_str"] == "success", json.dumps(entry["status"])[:3000]
+    assert comfy_page.page.locator(".birefnet-preview[data-kind='mask']").count() == 0  # off by default
+
+    show_mask_preview(comfy_page, segment)
     preview = comfy_page.page.locator(".birefnet-preview[data-kind='mask'][data-ready='true']")
     preview.wait_for(timeout=60_000)
     comfy_page.fit_view([segment], max_scale=1.5)

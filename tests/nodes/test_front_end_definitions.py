@@ -87,7 +87,11 @@ def _read(temp: Path, file: dict) -> np.ndarray:
     return np.asarray(Image.open(temp / file["filename"]))
 
 
-def test_cutout_preview_writes_rgba_and_original_to_the_temp_folder(comfy_folders, tmp_path):
+def _u8(frame: torch.Tensor) -> np.ndarray:
+    return (frame.numpy() * 255).round().astype(np.uint8)
+
+
+def test_cutout_preview_writes_each_result_and_its_original_to_the_temp_folder(comfy_folders, tmp_path):
     from comfyui_birefnet_exact.nodes.previews import cutout_preview
 
     _, temp = comfy_folders
@@ -95,29 +99,63 @@ def test_cutout_preview_writes_rgba_and_original_to_the_temp_folder(comfy_folder
     rgba = torch.cat([image, torch.linspace(0, 1, 30).expand(3, 20, 30)[..., None]], dim=-1)
     ui = cutout_preview(image, rgba)
     (payload,) = ui["birefnet_preview"]
-    assert (payload["kind"], payload["batch"]) == ("cutout", 3)
-    after = _read(temp, payload["after"])
-    before = _read(temp, payload["before"])
-    assert after.shape == (20, 30, 4) and before.shape == (20, 30, 3)  # only the first frame
-    np.testing.assert_array_equal(after, (rgba[0].numpy() * 255).round().astype(np.uint8))
-    np.testing.assert_array_equal(before, (image[0].numpy() * 255).round().astype(np.uint8))
-    assert len(os.listdir(temp)) == 2 and not (tmp_path / "output").exists()
+    assert (payload["kind"], payload["batch"], len(payload["frames"])) == ("cutout", 3, 3)
+    # the payload's own files are the first frame's (what front-end code before "frames" reads)
+    assert (payload["before"], payload["after"]) == (
+        payload["frames"][0]["before"],
+        payload["frames"][0]["after"],
+    )
+    for i, frame in enumerate(payload["frames"]):
+        after = _read(temp, frame["after"])
+        before = _read(temp, frame["before"])
+        assert after.shape == (20, 30, 4) and before.shape == (20, 30, 3)
+        np.testing.assert_array_equal(after, _u8(rgba[i]))
+        np.testing.assert_array_equal(before, _u8(image[i]))
+    assert len(os.listdir(temp)) == 6 and not (tmp_path / "output").exists()
 
 
-def test_mask_preview_writes_the_mask_and_its_image_when_sizes_match(comfy_folders):
+def test_cutout_preview_of_a_long_batch_writes_only_the_first_frames(comfy_folders):
+    from comfyui_birefnet_exact.nodes.previews import MAX_PREVIEW_FRAMES, cutout_preview
+
+    _, temp = comfy_folders
+    image = torch.rand(MAX_PREVIEW_FRAMES + 5, 8, 8, 3)
+    (payload,) = cutout_preview(image[:1], image)["birefnet_preview"]  # one original for the whole batch
+    assert (payload["batch"], len(payload["frames"])) == (MAX_PREVIEW_FRAMES + 5, MAX_PREVIEW_FRAMES)
+    assert len(os.listdir(temp)) == 2 * MAX_PREVIEW_FRAMES
+    last = payload["frames"][-1]
+    np.testing.assert_array_equal(_read(temp, last["after"]), _u8(image[MAX_PREVIEW_FRAMES - 1]))
+    np.testing.assert_array_equal(_read(temp, last["before"]), _u8(image[0]))
+
+
+def test_a_preview_never_writes_more_files_than_the_temp_folder_cap(comfy_folders, monkeypatch):
+    from comfyui_birefnet_exact.nodes.previews import mask_preview
+
+    _, temp = comfy_folders
+    monkeypatch.setenv("BIREFNET_MAX_PREVIEW_FILES", "5")  # room for 2 images (mask and image each)
+    mask = torch.rand(6, 8, 8)
+    (payload,) = mask_preview(mask, torch.rand(6, 8, 8, 3))["birefnet_preview"]
+    assert (payload["batch"], len(payload["frames"])) == (6, 2)
+    assert len(os.listdir(temp)) == 4
+
+
+def test_mask_preview_writes_the_masks_and_their_images_when_sizes_match(comfy_folders):
     from comfyui_birefnet_exact.nodes.previews import mask_preview
 
     _, temp = comfy_folders
     mask = torch.zeros(2, 16, 24)
-    mask[:, 4:12, 6:18] = 1.0
-    (payload,) = mask_preview(mask, torch.rand(2, 16, 24, 3))["birefnet_preview"]
-    assert (payload["kind"], payload["batch"]) == ("mask", 2)
-    saved = _read(temp, payload["mask"])
-    assert saved.shape == (16, 24) and saved.dtype == np.uint8
-    np.testing.assert_array_equal(saved, (mask[0].numpy() * 255).astype(np.uint8))
-    assert _read(temp, payload["image"]).shape == (16, 24, 3)
-    # Without an image of the same size (Refine without its optional guide image): the mask alone.
+    mask[0, 4:12, 6:18] = 1.0
+    mask[1, 0:3, 0:5] = 1.0
+    image = torch.rand(2, 16, 24, 3)
+    (payload,) = mask_preview(mask, image)["birefnet_preview"]
+    assert (payload["kind"], payload["batch"], len(payload["frames"])) == ("mask", 2, 2)
+    assert payload["mask"] == payload["frames"][0]["mask"]
+    for i, frame in enumerate(payload["frames"]):
+        saved = _read(temp, frame["mask"])
+        assert saved.shape == (16, 24) and saved.dtype == np.uint8
+        np.testing.assert_array_equal(saved, _u8(mask[i]))
+        np.testing.assert_array_equal(_read(temp, frame["image"]), _u8(image[i]))
+    # Without an image of the same size (Refine without its optional guide image): the masks alone.
     (alone,) = mask_preview(mask, None)["birefnet_preview"]
-    assert alone["image"] is None
+    assert alone["image"] is None and [f["image"] for f in alone["frames"]] == [None, None]
     (other,) = mask_preview(mask, torch.rand(2, 8, 8, 3))["birefnet_preview"]
     assert other["image"] is None
