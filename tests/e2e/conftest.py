@@ -1,6 +1,9 @@
 """Fixtures for the end-to-end tests (marked ``e2e``): a real ComfyUI server with this pack installed.
 
-The server itself is built and started by ``comfy_server.py`` (shared with ``tests/browser``).
+The server itself is built and started by ``comfy_server.py`` (shared with ``tests/browser``). Tests that take
+``comfy_server`` run once per ComfyUI version (``comfyui_version``: 0.3.75 and 0.8.0, ids ``[0.3.75]``;
+``BIREFNET_COMFYUI_VERSIONS`` picks a subset); pytest groups them by version, so one server runs at a time
+and the previous one is stopped when the next version's starts.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from .comfy_server import (  # noqa: F401  (re-exported for the tests here)
     execution_error,
     start_comfy_server,
 )
+from .comfyui_params import skip_if_unavailable, version_params
 
 
 def pytest_collection_modifyitems(config, items):
@@ -36,9 +40,17 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason="end-to-end test: run with -m e2e or BIREFNET_E2E=1"))
 
 
+@pytest.fixture(scope="session", params=version_params())
+def comfyui_version(request) -> str:
+    """The ComfyUI version under test ("0.3.75" or "0.8.0"); skipped where it cannot be built."""
+    skip_if_unavailable(request.param)
+    return request.param
+
+
 @pytest.fixture(scope="session")
-def comfy_server(tmp_path_factory) -> ComfyServer:
-    with start_comfy_server(tmp_path_factory, coexistence=True) as server:
+def comfy_server(comfyui_version, tmp_path_factory) -> ComfyServer:
+    name = f"comfy-base-{comfyui_version}"
+    with start_comfy_server(tmp_path_factory, name=name, coexistence=True, version=comfyui_version) as server:
         yield server
 
 
