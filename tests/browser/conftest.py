@@ -4,7 +4,8 @@ Parameters (test ids read ``[<comfyui>-<frontend>-<renderer>]``, e.g. ``[0.8.0-n
 - ``frontend`` (session): a (ComfyUI version, front end) pair of ``frontends.COMBINATIONS``: 0.3.75 and 0.8.0
   each with its "installed" front end (1.32.9, 1.35.9), and 0.8.0 with the "newest" on PyPI (see
   ``frontends.py``). ``BIREFNET_BROWSER_FRONTENDS=installed`` and ``BIREFNET_COMFYUI_VERSIONS=0.8.0`` run a
-  subset; where 0.8.0 cannot be built (no source archive in ../shared) its pairs are skipped.
+  subset; where 0.8.0 cannot be built (no source archive in ../shared) its pairs are left out (one line
+  at the end of the run says so).
 - ``renderer`` (per test): "classic" (LiteGraph canvas) and "vue" (Nodes 2.0), set through ComfyUI's
   settings API (``Comfy.VueNodes.Enabled``) before the page loads.
 
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import pytest
 from e2e.comfy_server import FIXTURES, ComfyServer, start_comfy_server
-from e2e.comfyui_params import skip_if_unavailable, version_params
+from e2e.comfyui_params import report_left_out, version_params
 
 from .comfy_page import RENDERERS, ComfyPage, post_setting
 from .frontends import COMBINATIONS, installed_frontend, newest_frontend
@@ -57,6 +58,10 @@ VIEWPORT = {"width": 1400, "height": 900}
 # Settings a returning user would have: no first-run template dialog or tour over the graph.
 QUIET_SETTINGS = {"Comfy.TutorialCompleted": True, "Comfy.Minimap.Visible": False}
 QUIET_LOCAL_STORAGE = {"vueNodesBannerDismissed": "true"}  # the "Introducing Nodes 2.0" banner (1.32)
+
+
+def pytest_terminal_summary(terminalreporter):
+    report_left_out(terminalreporter)  # e.g. "ComfyUI 0.8.0 runs skipped: no ../shared/comfyui/..."
 
 
 def pytest_collection_modifyitems(config, items):
@@ -95,7 +100,6 @@ def chromium_path() -> str:
 @pytest.fixture(scope="session", params=FRONTEND_PARAMS)
 def frontend(request):
     comfyui, name = request.param.split("-", 1)
-    skip_if_unavailable(comfyui)
     if name == "installed":
         return installed_frontend(comfyui)
     return newest_frontend(comfyui, os.environ.get("BIREFNET_FRONTEND_VERSION"))
