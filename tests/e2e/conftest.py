@@ -3,8 +3,8 @@
 The server itself is built and started by ``comfy_server.py`` (shared with ``tests/browser``). Tests that take
 ``comfy_server`` run once per ComfyUI version (``comfyui_version``: 0.3.75 and 0.8.0, ids ``[0.3.75]``;
 ``BIREFNET_COMFYUI_VERSIONS`` picks a subset; one that cannot be built here is left out, with one line at the
-end of the run); pytest groups them by version, so one server runs at a time
-and the previous one is stopped when the next version's starts.
+end of the run); pytest groups them by version, so one server runs at a time: the previous one is stopped
+when the next version's starts, and the last one after the last test that uses it.
 """
 
 from __future__ import annotations
@@ -43,6 +43,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.e2e)
             if not wanted:
                 item.add_marker(pytest.mark.skip(reason="end-to-end test: run with -m e2e or BIREFNET_E2E=1"))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Stop the e2e ComfyUI server after the last test that uses it, instead of at the end of the session:
+    the soak and the browser tests that may follow start servers of their own (memory, 2 cores)."""
+    if "comfy_server" not in item.fixturenames:
+        return
+    items = item.session.items
+    if any("comfy_server" in later.fixturenames for later in items[items.index(item) + 1 :]):
+        return
+    for fixturedef in item._fixtureinfo.name2fixturedefs.get("comfyui_version", ()):
+        fixturedef.finish(item._request)  # tears down comfy_server (and object_info) with it
 
 
 @pytest.fixture(scope="session", params=version_params())
