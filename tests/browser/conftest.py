@@ -1,8 +1,11 @@
 """Fixtures for the browser tests (marked ``browser`` and ``e2e``): ComfyUI in headless Chromium.
 
-Parameters (test ids read ``[<frontend>-<renderer>]``):
-- ``frontend`` (session): "installed" (comfyui-frontend-package of ComfyUI 0.3.75, 1.32.9) and "newest"
-  (newest on PyPI, see ``frontends.py``). ``BIREFNET_BROWSER_FRONTENDS=installed`` runs a subset.
+Parameters (test ids read ``[<comfyui>-<frontend>-<renderer>]``, e.g. ``[0.8.0-newest-vue]``):
+- ``frontend`` (session): a (ComfyUI version, front end) pair of ``frontends.COMBINATIONS``: 0.3.75 and 0.8.0
+  each with its "installed" front end (1.32.9, 1.35.9), and 0.8.0 with the "newest" on PyPI (see
+  ``frontends.py``). ``BIREFNET_BROWSER_FRONTENDS=installed`` and ``BIREFNET_COMFYUI_VERSIONS=0.8.0`` run a
+  subset; where 0.8.0 cannot be built (no source archive in ../shared) its pairs are left out (one line
+  at the end of the run says so).
 - ``renderer`` (per test): "classic" (LiteGraph canvas) and "vue" (Nodes 2.0), set through ComfyUI's
   settings API (``Comfy.VueNodes.Enabled``) before the page loads.
 
@@ -26,13 +29,19 @@ from pathlib import Path
 
 import pytest
 from e2e.comfy_server import FIXTURES, ComfyServer, start_comfy_server
+from e2e.comfyui_params import report_left_out, version_params
 
 from .comfy_page import RENDERERS, ComfyPage, post_setting
-from .frontends import installed_frontend, newest_frontend
+from .frontends import COMBINATIONS, installed_frontend, newest_frontend
 
 FRONTENDS = tuple(
     name.strip() for name in os.environ.get("BIREFNET_BROWSER_FRONTENDS", "installed,newest").split(",")
 )
+if set(FRONTENDS) - {name for _, name in COMBINATIONS}:
+    raise ValueError(
+        f"BIREFNET_BROWSER_FRONTENDS={','.join(FRONTENDS)}: the front ends are installed, newest"
+    )
+FRONTEND_PARAMS = [f"{v}-{name}" for v, name in COMBINATIONS if v in version_params() and name in FRONTENDS]
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -49,6 +58,10 @@ VIEWPORT = {"width": 1400, "height": 900}
 # Settings a returning user would have: no first-run template dialog or tour over the graph.
 QUIET_SETTINGS = {"Comfy.TutorialCompleted": True, "Comfy.Minimap.Visible": False}
 QUIET_LOCAL_STORAGE = {"vueNodesBannerDismissed": "true"}  # the "Introducing Nodes 2.0" banner (1.32)
+
+
+def pytest_terminal_summary(terminalreporter):
+    report_left_out(terminalreporter)  # e.g. "ComfyUI 0.8.0 runs skipped: no ../shared/comfyui/..."
 
 
 def pytest_collection_modifyitems(config, items):
@@ -84,20 +97,18 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session", params=FRONTENDS)
+@pytest.fixture(scope="session", params=FRONTEND_PARAMS)
 def frontend(request):
-    if request.param == "installed":
-        return installed_frontend()
-    if request.param == "newest":
-        return newest_frontend(os.environ.get("BIREFNET_FRONTEND_VERSION"))
-    raise ValueError(f"unknown front end {request.param!r} in BIREFNET_BROWSER_FRONTENDS (installed, newest)")
+    comfyui, name = request.param.split("-", 1)
+    if name == "installed":
+        return installed_frontend(comfyui)
+    return newest_frontend(comfyui, os.environ.get("BIREFNET_FRONTEND_VERSION"))
 
 
 @pytest.fixture(scope="session")
 def browser_server(frontend, tmp_path_factory) -> ComfyServer:
-    with start_comfy_server(
-        tmp_path_factory, frontend.server_args, f"comfy-browser-{frontend.name}"
-    ) as server:
+    name = f"comfy-browser-{frontend.comfyui}-{frontend.name}"
+    with start_comfy_server(tmp_path_factory, frontend.server_args, name, version=frontend.comfyui) as server:
         # The example workflows load "example.png" (ComfyUI's own input/ has one; this base directory not).
         shutil.copyfile(FIXTURES / "lemur.png", server.base / "input" / "example.png")
         for setting_id, value in QUIET_SETTINGS.items():

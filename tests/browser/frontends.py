@@ -1,17 +1,16 @@
-"""The ComfyUI front ends the browser tests run against.
+"""The ComfyUI front ends the browser tests run against, and on which ComfyUI version (``COMBINATIONS``).
 
-- ``installed``: the comfyui-frontend-package that ComfyUI 0.3.75's requirements install (1.32.9); ComfyUI
-  serves it by itself, no extra argument.
-- ``newest``: the newest comfyui-frontend-package on PyPI, fetched at test time with ``pip download`` and
-  unpacked once under ``<e2e cache root>/frontends/<version>/`` (file-locked; a ``READY`` marker is written
-  last); ComfyUI serves its ``comfyui_frontend_package/static`` folder (the one with ``index.html``) through
-  ``--front-end-root``. ``BIREFNET_FRONTEND_VERSION=1.58.1`` pins the version instead of asking PyPI; when
-  PyPI cannot be asked, the newest version already cached is used.
+- ``installed``: the comfyui-frontend-package that the ComfyUI version's own requirements install (0.3.75:
+  1.32.9, 0.8.0: 1.35.9); ComfyUI serves it by itself, no extra argument.
+- ``newest``: the newest comfyui-frontend-package on PyPI, on ComfyUI 0.8.0, fetched at test time with
+  ``pip download`` and unpacked once under ``<e2e cache root>/frontends/<version>/`` (file-locked; a ``READY``
+  marker is written last); ComfyUI serves its ``comfyui_frontend_package/static`` folder (the one with
+  ``index.html``) through ``--front-end-root``. ``BIREFNET_FRONTEND_VERSION=1.58.1`` pins the version instead
+  of asking PyPI; when PyPI cannot be asked, the newest version already cached is used.
 """
 
 from __future__ import annotations
 
-import fcntl
 import re
 import shutil
 import subprocess
@@ -21,34 +20,39 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from e2e.comfyui_setup import cache_root, ensure_comfyui
+from e2e.comfyui_setup import built_once, cache_root, ensure_comfyui, run_logged
 
 PACKAGE = "comfyui-frontend-package"
 _VERSION = re.compile(r"^\d+(\.\d+)*$")
+COMBINATIONS = (("0.3.75", "installed"), ("0.8.0", "installed"), ("0.8.0", "newest"))
+"""(ComfyUI version, front end) pairs the browser tests run: each ComfyUI with its own front end, and the
+newest front end on the newest ComfyUI."""
 
 
 @dataclass(frozen=True)
 class FrontEnd:
-    """A front end to test: ``name`` ("installed" / "newest"), its ``version``, and ComfyUI's extra args."""
+    """A front end to test: ``name`` ("installed" / "newest"), its ``version``, the ``comfyui`` version
+    that serves it, and that ComfyUI's extra args."""
 
     name: str
     version: str
+    comfyui: str
     server_args: tuple[str, ...] = ()
 
 
-def installed_frontend() -> FrontEnd:
-    """The front end that comes with the cached ComfyUI (read from its venv's dist-info).
+def installed_frontend(comfyui: str) -> FrontEnd:
+    """The front end that comes with the cached ComfyUI ``comfyui`` (read from its venv's dist-info).
 
     Builds the cached ComfyUI first (or waits for a build under way): the browser tests may be the first
     tests of a run on a machine with an empty cache.
     """
-    _, comfy_python = ensure_comfyui()
+    _, comfy_python = ensure_comfyui(comfyui)
     env_dir = comfy_python.parent.parent
     infos = sorted(env_dir.glob("lib/python*/site-packages/comfyui_frontend_package-*.dist-info"))
     if not infos:
         raise RuntimeError(f"no comfyui_frontend_package in ComfyUI's venv {env_dir}")
     version = infos[-1].name.removeprefix("comfyui_frontend_package-").removesuffix(".dist-info")
-    return FrontEnd("installed", version)
+    return FrontEnd("installed", version, comfyui)
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -79,33 +83,27 @@ def _cached_versions() -> list[str]:
 def ensure_frontend(version: str) -> Path:
     """The ``static`` folder (holding index.html) of comfyui-frontend-package ``version``, cached."""
     root = frontends_dir() / version
-    root.mkdir(parents=True, exist_ok=True)
     static = root / "comfyui_frontend_package" / "static"
-    with (root / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (root / "READY").is_file():
-            shutil.rmtree(root / "comfyui_frontend_package", ignore_errors=True)
-            with tempfile.TemporaryDirectory(prefix="frontend-") as tmp:
-                command = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", tmp]
-                result = subprocess.run(
-                    [*command, f"{PACKAGE}=={version}"], capture_output=True, text=True, timeout=600
-                )
-                if result.returncode != 0:
-                    raise RuntimeError(f"pip download {PACKAGE}=={version} failed:\n{result.stderr[-3000:]}")
-                wheel = next(Path(tmp).glob("comfyui_frontend_package-*.whl"))
-                with zipfile.ZipFile(wheel) as archive:
-                    members = [
-                        m for m in archive.namelist() if m.startswith("comfyui_frontend_package/static/")
-                    ]
-                    archive.extractall(root, members)
-            if not (static / "index.html").is_file():
-                raise RuntimeError(f"{PACKAGE} {version} has no comfyui_frontend_package/static/index.html")
-            (root / "READY").write_text(version)
+
+    def unpack(log: Path) -> None:
+        shutil.rmtree(root / "comfyui_frontend_package", ignore_errors=True)
+        with tempfile.TemporaryDirectory(prefix="frontend-") as tmp:
+            command = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", tmp]
+            run_logged([*command, f"{PACKAGE}=={version}"], log)
+            wheel = next(Path(tmp).glob("comfyui_frontend_package-*.whl"))
+            with zipfile.ZipFile(wheel) as archive:
+                members = [m for m in archive.namelist() if m.startswith("comfyui_frontend_package/static/")]
+                archive.extractall(root, members)
+        if not (static / "index.html").is_file():
+            raise RuntimeError(f"{PACKAGE} {version} has no comfyui_frontend_package/static/index.html")
+
+    built_once(root, version, unpack)
     return static
 
 
-def newest_frontend(pinned: str | None = None) -> FrontEnd:
-    """The newest front end on PyPI (or ``pinned``), downloaded and unpacked if not cached yet."""
+def newest_frontend(comfyui: str, pinned: str | None = None) -> FrontEnd:
+    """The newest front end on PyPI (or ``pinned``), downloaded and unpacked if not cached yet, served by
+    ComfyUI ``comfyui``."""
     version = pinned or _newest_on_pypi()
     if version is None:
         cached = _cached_versions()
@@ -115,4 +113,4 @@ def newest_frontend(pinned: str | None = None) -> FrontEnd:
             )
         version = cached[-1]
     static = ensure_frontend(version)
-    return FrontEnd("newest", version, ("--front-end-root", str(static)))
+    return FrontEnd("newest", version, comfyui, ("--front-end-root", str(static)))

@@ -27,6 +27,7 @@ def test_browser_set_up_from_an_empty_cache(tmp_path):
         "BIREFNET_E2E": "1",
         "BIREFNET_E2E_CACHE": str(cache),
         "BIREFNET_BROWSER_FRONTENDS": "installed",
+        "BIREFNET_COMFYUI_VERSIONS": "0.3.75",
     }
     command = pytest_command(
         "tests/browser/test_smoke.py",

@@ -37,7 +37,7 @@ def test_nodes_register_and_example_draws_without_errors(comfy_page):
     comfy_page.assert_no_pack_errors()
 
     if os.environ.get("BIREFNET_README_SCREENSHOT") == "1" and comfy_page.renderer == "classic":
-        if comfy_page.frontend.name == "installed":
+        if comfy_page.frontend.name == "installed" and comfy_page.frontend.comfyui == "0.3.75":
             _write_readme_screenshot(comfy_page)
 
 

@@ -3,8 +3,8 @@
 ``start_comfy_server`` makes a throw-away base directory (``--base-directory``: custom_nodes with a symlink
 to this repository, models, input, output), writes a small random-weight pvt_v2_b0 checkpoint into
 ``models/birefnet`` and a second copy into a folder that only ``extra_model_paths.yaml`` names, starts
-``main.py --cpu`` of the cached ComfyUI (``comfyui_setup.py``) on a free port, waits for it, and stops the
-server process (started in its own session) on exit, whatever happened.
+``main.py --cpu`` of the cached ComfyUI of the asked version (``comfyui_setup.py``; 0.3.75 unless named) on a
+free port, waits for it, and stops the server process (started in its own session) on exit, whatever happened.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 from . import coexistence_setup
-from .comfyui_setup import REPO_ROOT, ensure_comfyui
+from .comfyui_setup import DEFAULT_VERSION, REPO_ROOT, ensure_comfyui
 
 PACK_NAME = "comfyui-birefnet-exact"
 TINY_CHECKPOINT = "tiny-pvt_v2_b0.safetensors"
@@ -50,6 +50,7 @@ class ComfyServer:
     log: Path
     pid: int | None = None
     """The server process (``main.py``), for reading its /proc entries."""
+    comfyui_version: str = DEFAULT_VERSION
 
     def get(self, path: str) -> Any:
         with urllib.request.urlopen(self.url + path, timeout=60) as response:
@@ -153,6 +154,7 @@ def start_comfy_server(
     coexistence: bool = False,
     prepare: Callable[[Path], None] | None = None,
     extra_env: Mapping[str, str] | None = None,
+    version: str = DEFAULT_VERSION,
 ) -> Iterator[ComfyServer]:
     """Start ComfyUI with this pack in a fresh base directory; yields the running server, stops it on exit.
 
@@ -160,9 +162,9 @@ def start_comfy_server(
     base directory under pytest's temporary folder. ``coexistence``: also install the stand-ins of other
     BiRefNet packs and core's model files (``coexistence_setup.py``). ``prepare(base)`` runs after the base
     directory is written and before the server starts (more inputs, model files, custom nodes);
-    ``extra_env`` is added to the server's environment.
+    ``extra_env`` is added to the server's environment. ``version``: which ComfyUI (``COMFYUI_VERSIONS``).
     """
-    comfy_dir, comfy_python = ensure_comfyui()
+    comfy_dir, comfy_python = ensure_comfyui(version)
     base = tmp_path_factory.mktemp(name)
     for sub in ("custom_nodes", "models/birefnet", "input", "output", "temp", "user"):
         (base / sub).mkdir(parents=True, exist_ok=True)
@@ -195,7 +197,7 @@ def start_comfy_server(
         process = subprocess.Popen(
             command, cwd=comfy_dir, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
-    server = ComfyServer(f"http://127.0.0.1:{port}", base, log, pid=process.pid)
+    server = ComfyServer(f"http://127.0.0.1:{port}", base, log, pid=process.pid, comfyui_version=version)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while True:
