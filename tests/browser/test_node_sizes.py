@@ -62,8 +62,10 @@ def empty_space(comfy_page, node_id) -> float:
 
 
 def test_a_loaded_node_takes_the_height_of_its_visible_widgets_unless_set_by_hand(comfy_page):
-    if comfy_page.renderer == "vue" and comfy_page.frontend.version.startswith("1.32."):
-        pytest.skip("front end 1.32's Vue nodes ignore node.setSize: there a node keeps its saved size")
+    version = tuple(int(part) for part in comfy_page.frontend.version.split(".")[:2])
+    if comfy_page.renderer == "vue" and version < (1, 58):
+        # Seen with 1.32.9 and 1.35.9 (ComfyUI 0.8.0's own): their Vue nodes ignore node.setSize from extensions.
+        pytest.skip(f"front end {comfy_page.frontend.version}'s Vue nodes keep a loaded node's saved size")
     workflow = json.loads(BACKGROUND_REMOVAL.read_text())
     comfy_page.load_workflow(workflow)
     shot = comfy_page.screenshot("loaded-example")
