@@ -2,9 +2,12 @@
 
 Cases, each in its own process so its peak resident set size (ru_maxrss) is its own:
   plain-WxH  : predict on a W x H image at the model resolution (the coarse pass alone).
-  detail-WxH : predict_detailed(..., "native"): the coarse pass, then tiles along the uncertain band.
+  detail-WxH : predict_detailed(..., "native"): the coarse pass, then tiles along the uncertain band
+               (coarse_seconds: time to the end of the coarse pass; the child prints each tile to stderr).
   direct-WxH : predict with the model input at the image's own size (inputs are capped at 4096 per side, so
                larger images cannot run this way; smaller ones show how direct memory grows with pixels).
+cpu_seconds is the process's CPU time over the run (all threads): on a machine shared with other jobs it
+varies far less than the wall time `seconds`.
 
 The image is synthetic: a bright disc with a soft edge on a dark, noisy background (uint8, as the CLI loads
 photos). The network is BiRefNet with random weights in the official format (tests/conftest.py), steered by
@@ -78,6 +81,12 @@ def steered_model(backbone: str, steer: bool):
     return Steered()
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (all threads), seconds."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_case(case: str, backbone: str, resolution: int, threads: int, steer: bool) -> dict:
     import torch
 
@@ -90,6 +99,7 @@ def run_case(case: str, backbone: str, resolution: int, threads: int, steer: boo
     image = synthetic_image(width, height)
     ready_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     counts = {"tiles": 0, "total": 0}
+    cpu_start = cpu_seconds()
     start = time.perf_counter()
     if kind == "plain":
         mask = predict(model, image, resolution, batch_size=1)
@@ -99,13 +109,18 @@ def run_case(case: str, backbone: str, resolution: int, threads: int, steer: boo
 
         def progress(done: int, total: int) -> None:
             counts["tiles"], counts["total"] = done - 1, total - 1
+            seconds = time.perf_counter() - start
+            counts.setdefault("coarse_seconds", round(seconds, 1))
+            print(f"{case}: {done - 1}/{total - 1} tiles at {seconds:.0f} s", file=sys.stderr, flush=True)
 
         mask = predict_detailed(model, image, "native", resolution, batch_size=1, progress=progress)
     seconds = time.perf_counter() - start
     return {
         "case": case,
         "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu_seconds() - cpu_start, 1),
         "tiles_run": counts["tiles"],
+        "coarse_seconds": counts.get("coarse_seconds"),
         "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3),
         "rss_before_run_gib": round(ready_rss / 2**30, 3),
         "image_plus_mask_gib": round((image.nbytes + mask.numel() * 4) / 2**30, 3),
