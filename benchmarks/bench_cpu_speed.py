@@ -7,7 +7,7 @@ Share of the GEMM rate = forward MACs (convolutions and matrix products, counted
 the headroom left for the kernels. Each part runs the existing benchmark script in a fresh process.
 
     python benchmarks/bench_cpu_speed.py                                    # ours only, about 10 min idle
-    python benchmarks/bench_cpu_speed.py --side-by-side ../shared/tools/side_by_side.py   # about 30 min idle
+    python benchmarks/bench_cpu_speed.py --side-by-side PATH/TO/side_by_side.py   # the reference timing tool (not in this project); about 30 min idle
     python benchmarks/bench_cpu_speed.py --cases swin_v1_l:512 --skip-picks --skip-bf16
 """
 

@@ -2,8 +2,8 @@
 # The project's test command: sets up .venv, lints, then runs the whole test suite (unit + end-to-end in a
 # real ComfyUI + browser tests in headless Chromium + `comfy node validate`). Extra arguments go to pytest,
 # e.g. `bash scripts/test.sh -m "not e2e"` for unit tests only. The end-to-end and browser tests run on
-# ComfyUI 0.3.75 and 0.8.0 (BIREFNET_COMFYUI_VERSIONS=0.3.75 for one); 0.8.0 is built from
-# ../shared/comfyui/ComfyUI-0.8.0.tar.gz beside the repository; where that is absent its runs are left out
+# ComfyUI 0.3.75 and 0.8.0 (BIREFNET_COMFYUI_VERSIONS=0.3.75 for one); the tests build 0.8.0 from its
+# source archive beside the repository (tests/e2e/comfyui_sources.py); where that is absent its runs are left out
 # and pytest's summary says so in one line.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
