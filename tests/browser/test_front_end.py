@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import urllib.parse
 import urllib.request
 
@@ -60,14 +59,27 @@ def add_node(comfy_page, node_type: str, pos=(200, 200)) -> int:
 
 
 def forget_earlier_results(server) -> None:
-    """Ask ComfyUI to drop its cached node results (POST /free), so that the next run executes every node
-    and its /history entry holds every node's outputs (a cached node's may be missing)."""
+    """Make ComfyUI drop its cached node results, so that the next run executes every node and its /history
+    entry holds every node's outputs (a node served from the cache may be missing there).
+
+    POST /free only sets a flag: the prompt worker reads it after its next wake-up, and a wake-up signal sent
+    while it is busy (collecting garbage after a run) is lost, so the flag could wait until after the next
+    prompt had run from the old cache. A tiny prompt (an 8x8 EmptyImage previewed) wakes the worker for sure:
+    it reads the flag right after that prompt and before it takes another one."""
     request = urllib.request.Request(
         server.url + "/free", json.dumps({"free_memory": True}).encode(), {"Content-Type": "application/json"}
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200
-    time.sleep(2)  # the prompt worker resets its caches when it wakes up for the flag
+    wake_up = {  # ids no page graph uses, and another client id: the page shows nothing of it
+        "wake_image": {
+            "class_type": "EmptyImage",
+            "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0},
+        },
+        "wake_preview": {"class_type": "PreviewImage", "inputs": {"images": ["wake_image", 0]}},
+    }
+    entry = server.run(wake_up)
+    assert entry["status"]["status_str"] == "success", json.dumps(entry["status"])[:2000]
 
 
 def shown_names(comfy_page, node_id: int) -> set[str]:
