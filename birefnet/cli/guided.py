@@ -17,9 +17,7 @@ from ..errors import BiRefNetError
 from ..inference.prompts import (
     DEFAULT_MARGIN,
     Prompt,
-    check_points,
-    check_region,
-    clip_box,
+    check_prompt,
     parse_boxes,
     parse_points,
 )
@@ -125,12 +123,7 @@ def check_prompt_fits(prompt: Prompt, sizes: Iterable[tuple[pathlib.Path, tuple[
             continue
         width, height = size
         try:
-            for box in prompt.boxes:
-                clip_box(box, height, width)
-            check_points(prompt.points, height, width, "point (--points)")
-            check_points(prompt.negative_points, height, width, "negative point (--negative-points)")
-            if prompt.region is not None:
-                check_region(prompt.region, height, width)
+            check_prompt(prompt, height, width, ("point (--points)", "negative point (--negative-points)"))
         except BiRefNetError as error:
             raise BiRefNetError(f"{path} ({size[0]}x{size[1]}): {error}") from error
 

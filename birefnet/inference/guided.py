@@ -29,9 +29,7 @@ from .prompts import (
     Box,
     Point,
     Prompt,
-    check_points,
-    check_region,
-    clip_box,
+    check_prompt,
     grow_box,
     points_box,
     region_box,
@@ -145,10 +143,8 @@ def _plan(prompt: Prompt, margin: int, height: int, width: int) -> _Plan | None:
     """The checked crops of `prompt` for a `width` x `height` image; None for an empty prompt (whole image)."""
     if prompt.is_empty():
         return None
-    boxes = tuple(clip_box(box, height, width) for box in prompt.boxes)
-    region = None if prompt.region is None else check_region(prompt.region, height, width)
-    positive = check_points(prompt.points, height, width, "positive point")
-    negative = check_points(prompt.negative_points, height, width, "negative point")
+    checked = check_prompt(prompt, height, width)
+    boxes, region, positive, negative = checked.boxes, checked.region, checked.points, checked.negative_points
     if boxes:
         objects = boxes
     elif region is not None:

@@ -176,6 +176,23 @@ def check_region(region: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return mask
 
 
+def check_prompt(
+    prompt: Prompt,
+    height: int,
+    width: int,
+    point_names: tuple[str, str] = ("positive point", "negative point"),
+) -> Prompt:
+    """`prompt` checked against a `width` x `height` image: boxes clipped, the region as float32 ``[H, W]``,
+    points as int tuples. BiRefNetError names the first box, region or point (called by `point_names`: positive,
+    negative) that does not fit. The one check both `predict_guided` and the command line's pre-check run."""
+    return Prompt(
+        boxes=tuple(clip_box(box, height, width) for box in prompt.boxes),
+        region=None if prompt.region is None else check_region(prompt.region, height, width),
+        points=check_points(prompt.points, height, width, point_names[0]),
+        negative_points=check_points(prompt.negative_points, height, width, point_names[1]),
+    )
+
+
 def region_box(region: torch.Tensor) -> Box:
     """The bounding box (x0, y0, x1, y1) of `region` ``[H, W]`` > 0.5 (which must not be empty)."""
     ys, xs = torch.nonzero(region > REGION_THRESHOLD, as_tuple=True)
