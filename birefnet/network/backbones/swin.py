@@ -16,8 +16,10 @@ from torch import nn
 from ..ops.linear import Linear
 from .drop_path import DropPath, drop_path_rates
 
-# Upper bound on the elements of one chunk's attention bias / q, k, v (8M floats = 32 MiB in fp32).
-_ATTENTION_CHUNK_ELEMENTS = 1 << 23
+# Upper bound on the elements of one chunk's attention bias / q, k, v and MLP hidden layer (4M floats = 16 MiB in
+# fp32). Kept under glibc's largest heap threshold (32 MiB): a block at or above it is mapped fresh from the OS
+# on every call, and its first touches page-fault (swin_v1_l at 1024 took ~1M faults per forward with 32 MiB).
+_ATTENTION_CHUNK_ELEMENTS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ class Mlp(nn.Module):
         self.fc2 = Linear(hidden, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``[..., C]`` -> ``[..., C]``, in chunks of tokens so the hidden layer stays within about 32 MiB."""
+        """``[..., C]`` -> ``[..., C]``, in chunks of tokens so the hidden layer stays within about 16 MiB."""
         flat = x.reshape(-1, x.shape[-1])
         rows = max(1, _ATTENTION_CHUNK_ELEMENTS // self.fc1.out_features)
         if flat.shape[0] <= rows:
@@ -152,7 +154,7 @@ class WindowAttention(nn.Module):
 
         qkv and proj are per-token linear maps, so they run on the real tokens only: a zero padding token's
         q, k and v are just ``qkv.bias``. The tokens are gathered into (shifted, padded) windows chunk by chunk,
-        so the attention bias plus mask of one chunk stays within about 32 MiB whatever the image size; only
+        so the attention bias plus mask of one chunk stays within about 16 MiB whatever the image size; only
         the windows that need the shifted-window mask get it. Each chunk's output is copied straight back to
         token order (padding slots all land in one spare row that is dropped).
         """
