@@ -20,14 +20,16 @@ from ..network.backbones import PVT_V2_CONFIGS, SWIN_CONFIGS
 CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".ckpt")
 _WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 _NESTED_KEYS = ("state_dict", "model", "model_state_dict", "module")
+_CONVERT_GROUP_BYTES = 64 << 20
 
 
-def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+def read_state_dict(path: str | os.PathLike, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
     """Read a checkpoint file into a ``{key: tensor}`` dict on the CPU.
 
     ``.safetensors`` through safetensors; ``.pth``/``.pt``/``.bin``/``.ckpt`` through
-    ``torch.load(weights_only=True)``. Raises :class:`BiRefNetError` for a missing, empty, truncated or
-    foreign file.
+    ``torch.load(weights_only=True)``. ``dtype``: floating-point tensors are converted to it; a safetensors
+    file is converted tensor by tensor as it is read, so an fp32 file read as bf16 never holds all its fp32
+    tensors at once. Raises :class:`BiRefNetError` for a missing, empty, truncated or foreign file.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -40,16 +42,42 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             f"{path}: unsupported checkpoint type {suffix!r}; use one of {', '.join(CHECKPOINT_SUFFIXES)}."
         )
     if suffix == ".safetensors":
-        return _read_safetensors(path)
-    return _read_pickle(path)
+        return _read_safetensors(path, dtype)
+    return {key: _as_dtype(value, dtype) for key, value in _read_pickle(path).items()}
 
 
-def _read_safetensors(path: str) -> dict[str, torch.Tensor]:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
+def _as_dtype(value: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
+    """``value`` with floating point converted to ``dtype`` (``None``: unchanged). When converting, other
+    tensors are copied: safetensors' tensors are views of the mapped file, and one small integer buffer left
+    as a view would keep the whole fp32 file mapped and counted in the process's memory."""
+    if dtype is None:
+        return value
+    return value.to(dtype) if value.is_floating_point() else value.clone()
+
+
+def _read_safetensors(path: str, dtype: torch.dtype | None) -> dict[str, torch.Tensor]:
+    from safetensors import SafetensorError, safe_open
 
     try:
-        return load_file(path, device="cpu")
+        if dtype is None:
+            with safe_open(path, framework="pt", device="cpu") as file:
+                return {key: file.get_tensor(key) for key in file.keys()}
+        # Converting: the file is mapped for one group of tensors at a time, so that only about
+        # _CONVERT_GROUP_BYTES of its pages count in the process's memory besides the converted tensors.
+        state_dict: dict[str, torch.Tensor] = {}
+        with safe_open(path, framework="pt", device="cpu") as file:
+            keys = list(file.keys())
+        while len(state_dict) < len(keys):
+            group_bytes = 0
+            with safe_open(path, framework="pt", device="cpu") as file:
+                for key in keys[len(state_dict) :]:
+                    value = file.get_tensor(key)
+                    state_dict[key] = _as_dtype(value, dtype)
+                    group_bytes += value.numel() * value.element_size()
+                    del value
+                    if group_bytes >= _CONVERT_GROUP_BYTES:
+                        break
+        return state_dict
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
         raise BiRefNetError(
             f"{path} is not a readable safetensors file ({err}). It may be truncated or not a checkpoint: "

@@ -84,6 +84,7 @@ def load_model(
         The model in ``eval()`` mode; ``model.variant`` is the registry entry when the file is a known release.
     """
     variant = None
+    target_dtype = parse_dtype(dtype)
     if isinstance(source, Mapping):
         name = "state dict"
         state_dict = dict(source)
@@ -91,12 +92,11 @@ def load_model(
         name = os.fspath(source)
         if os.path.isfile(name):
             check_birefnet_file(name)  # header only: a 900 MB file of another network is refused at once
-        state_dict = read_state_dict(name)
+        state_dict = read_state_dict(name, target_dtype)
         variant = variant_for_path(name)
     if not state_dict:
         raise BiRefNetError(f"{name} is empty: it holds no tensors.")
     state_dict = strip_prefixes(state_dict)
-    target_dtype = parse_dtype(dtype)
     if patch_order is None:
         patch_order = variant.patch_order if variant is not None else "current"
     if patch_order not in PATCH_ORDERS:

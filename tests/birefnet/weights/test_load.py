@@ -7,11 +7,12 @@ import logging
 
 import pytest
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from testdata import PARITY_DIR
 
 from birefnet import BiRefNet, BiRefNetError, load_model
-from birefnet.weights.files import infer_backbone, strip_prefixes
+from birefnet.weights import files
+from birefnet.weights.files import infer_backbone, read_state_dict, strip_prefixes
 
 X = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
 
@@ -82,6 +83,30 @@ def test_dtype_argument_sets_the_parameter_dtype(tiny_state_dict, reference, dty
     model = load_model(tiny_state_dict, dtype=dtype)
     assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
     assert ((logits(model) > 0) == (reference > 0)).float().mean() > 0.95
+
+
+@pytest.mark.parametrize("suffix", [".safetensors", ".pth"])
+def test_reading_with_a_dtype_converts_every_float_tensor_as_read(
+    tmp_path, tiny_state_dict, suffix, monkeypatch
+):
+    """What load_model(dtype=...) reads: the same keys, floats converted as .to() does,
+    integer buffers unchanged; safetensors files are read in several groups of tensors (a 1 MiB group here)."""
+    path = tmp_path / f"weights{suffix}"
+    if suffix == ".safetensors":
+        save_file(tiny_state_dict, str(path))
+        monkeypatch.setattr(files, "_CONVERT_GROUP_BYTES", 1 << 20)
+        want = load_file(str(path))
+    else:
+        torch.save(tiny_state_dict, path)
+        want = torch.load(path, weights_only=True)
+    assert sum(v.numel() * v.element_size() for v in want.values()) > 3 << 20  # at least 4 groups
+    got = read_state_dict(path, torch.bfloat16)
+    assert sorted(got) == sorted(want)
+    for key, value in want.items():
+        expected = value.to(torch.bfloat16) if value.is_floating_point() else value
+        assert got[key].dtype == expected.dtype and torch.equal(got[key], expected), key
+    assert any(not v.is_floating_point() for v in got.values())
+    assert read_state_dict(path).keys() == want.keys()
 
 
 def test_missing_relative_position_index_is_rebuilt():
