@@ -12,6 +12,7 @@ from ..errors import BiRefNetError
 from .backbones import BACKBONES, backbone_channels, build_backbone
 from .blocks import BasicDecBlk
 from .decoder import Decoder
+from .ops import kernel_choice
 from .ops.resize import resize
 from .patches import PATCH_ORDERS
 
@@ -111,6 +112,12 @@ class BiRefNet(nn.Module):
                 f"BiRefNet expects input [N, 3, H, W] with H and W multiples of 32, got {tuple(x.shape)}; "
                 "resize the image first (birefnet.predict does this)."
             )
+        if self.training or kernel_choice.is_compiling():
+            return self._forward(x)
+        with kernel_choice.model_pass():  # CPU kernel trials weigh whole passes
+            return self._forward(x)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor | TrainOutput:
         features = self.encode(x)
         class_logits = None
         if self.training and self.cls_head is not None:

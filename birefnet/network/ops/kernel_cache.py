@@ -1,8 +1,8 @@
 """A small per-machine file remembering which CPU kernel won each operation's trial, so later processes skip it.
 
 The file is ``$XDG_CACHE_HOME/birefnet/kernels.json`` (``~/.cache/birefnet/kernels.json`` without the
-variable): ``{"<machine>": {"<entry>": "<backend>"}}`` where the machine is the CPU model and the torch
-version. It is rewritten atomically (temporary file + rename); a file that cannot be read or parsed is
+variable): ``{"<machine>": {"<entry>": "<backend>"}}`` where the machine is the CPU model with its matrix features,
+the torch version and the trial's rule (:func:`machine_key`). It is rewritten atomically (temporary file + rename); a file that cannot be read or parsed is
 ignored (debug log) and replaced at the next write. ``BIREFNET_KERNEL_CACHE=off`` turns the file off.
 """
 
@@ -29,10 +29,17 @@ def cache_path() -> Path | None:
     return Path(base) / "birefnet" / "kernels.json"
 
 
+# The trial's rule: choices saved under an older rule are measured again (2: trials weigh whole passes).
+CHOICE_RULE = 2
+# CPU features that change which kernel wins; a virtual machine may hide some on the same CPU model.
+_KERNEL_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16")
+
+
 @cache
 def machine_key() -> str:
-    """``"<CPU model> (family f model m stepping s) | torch <version>"``: measurements are valid for this
-    pair only (virtual machines often name just "AMD EPYC": the family and model tell the generations apart)."""
+    """``"<CPU model> (family f model m stepping s) [<flags>] | torch <version> | rule <n>"``: measurements are
+    valid for this CPU, with these matrix features, and this torch only (virtual machines often name just
+    "AMD EPYC": the family and model tell the generations apart; some hide AMX), and for one trial rule."""
     fields = {"model name": platform.processor() or platform.machine()}
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
@@ -48,7 +55,10 @@ def machine_key() -> str:
         model += (
             f" (family {fields['cpu family']} model {fields.get('model')} stepping {fields.get('stepping')})"
         )
-    return f"{model} | torch {torch.__version__}"
+    if "flags" in fields:
+        flags = set(fields["flags"].split())
+        model += f" [{' '.join(flag for flag in _KERNEL_FLAGS if flag in flags)}]"
+    return f"{model} | torch {torch.__version__} | rule {CHOICE_RULE}"
 
 
 def _read_all(path: Path) -> dict[str, dict[str, str]]:

@@ -8,9 +8,13 @@ model), and cost about 5 s on the first forward. So one backend is chosen per op
 ``pointwise_conv``, ``deform_conv``; per dtype and thread count): during a trial the operation's real calls
 alternate between its backends per call shape (A B B A ...), each call is timed, and once enough calls of
 several shapes have run, the backend whose calls would have taken less in total (every shape's median
-times its number of calls) wins; a near tie keeps the default. The trial does no extra work: it costs only
-the slower backend's share of the trial calls (about 0.5 s on the first Swin-L forward where the
-backends differ by 30%). The first call of a shape on a backend is not timed (oneDNN builds its kernel
+times its number of calls) wins; a near tie keeps the default. Inside a model's forward (marked by
+:func:`model_pass`) the trial covers whole passes: it ends at the end of the second pass whose shapes are
+nearly all timed on every backend (the fourth at the latest), so every stage's shapes weigh in. Deciding
+on the first few shapes only lost 5% on Swin-L on one host, where oneDNN wins stage 1 and MKL the rest.
+Outside passes it ends once enough calls of several shapes ran. The trial does no extra work: it costs only
+the slower backend's share of the trial calls (about 0.2 s over the first two Swin-L forwards where the
+backends differ by 8%). The first call of a shape on a backend is not timed (oneDNN builds its kernel
 then). The choice is remembered for the process and, when its two halves of evidence agree, in the
 per-machine file of :mod:`.kernel_cache`, so later processes skip the trial. The backends compute the same
 function (within float rounding), so the choice changes speed only.
@@ -48,6 +52,11 @@ TRIAL_CALLS = 64
 MAX_TRIAL_CALLS = 1024
 # A backend that is not at least this much faster in total than the default loses (noise, not a real gain).
 TIE = 0.03
+# Inside model passes a trial ends at the end of a pass: the first, from the MIN_PASSES-th on, in which the
+# shapes timed on every backend account for PASS_COVERAGE of its calls, or else the MAX_PASSES-th.
+MIN_PASSES = 2
+PASS_COVERAGE = 0.9
+MAX_PASSES = 4
 
 KERNEL_OPS: dict[str, tuple[str, ...]] = {
     "linear": ("matmul", "onednn"),
@@ -64,8 +73,12 @@ _clock = time.perf_counter  # replaced by tests
 class Trial:
     """The timed calls of one operation (one dtype, one thread count) so far."""
 
+    backends: tuple[str, ...]
+    default: str
     calls: int = 0
     seconds: float = 0.0
+    passes: int = 0  # model passes completed with calls of this trial
+    in_pass: bool = False  # called during the model pass now running
     counts: dict[tuple, int] = field(default_factory=dict)  # shape -> calls
     runs: dict[tuple, dict[str, int]] = field(default_factory=dict)  # shape -> backend -> calls
     samples: dict[tuple, dict[str, list[float]]] = field(default_factory=dict)  # shape -> backend -> seconds
@@ -78,6 +91,7 @@ class Trial:
 _chosen: dict[str, str] = {}  # entry -> backend, this process
 _trials: dict[str, Trial] = {}  # entry -> trial in progress
 _from_file: dict[str, str] | None = None  # this machine's entries of the cache file, read once
+_pass_depth = 0  # model passes running (nested passes count as one)
 
 
 def backend_variable(op: str) -> str:
@@ -117,7 +131,8 @@ def run_chosen(
     if backend is not None:
         return candidates[backend]()
     entry = _entry(op, group)
-    trial = _trials.setdefault(entry, Trial())
+    trial = _trials.setdefault(entry, Trial(backends, default))
+    trial.in_pass = trial.in_pass or _pass_depth > 0
     count = trial.counts.get(shape, 0)
     order = (default, *(b for b in backends if b != default))
     cycle = order + order[::-1]  # A B B A: a slow drift of the machine's speed cancels
@@ -132,8 +147,41 @@ def run_chosen(
     if runs[backend] > 1:  # the first call of a shape on a backend builds its kernel: not timed
         trial.samples.setdefault(shape, {}).setdefault(backend, []).append(seconds)
         trial.seconds += seconds
-    _finish_if_done(entry, trial, backends, default)
+    if _pass_depth == 0:  # inside a model pass the trial ends with a pass (see _end_pass)
+        _finish_if_done(entry, trial)
     return result
+
+
+@contextlib.contextmanager
+def model_pass() -> Iterator[None]:
+    """Mark one forward pass of a whole model (``BiRefNet.forward`` in eval mode wraps itself in it).
+
+    Trials running inside passes end only at the end of a pass, so their evidence covers every stage's
+    shapes in proportion. A pass that raises (an interrupt) does not count. Nested passes count once.
+    """
+    global _pass_depth
+    _pass_depth += 1
+    completed = False
+    try:
+        yield
+        completed = True
+    finally:
+        _pass_depth -= 1
+        if _pass_depth == 0 and completed:
+            _end_pass()
+
+
+def _end_pass() -> None:
+    """Count the pass for every trial called during it, and end those with enough evidence."""
+    for entry, trial in list(_trials.items()):
+        if not trial.in_pass:
+            continue
+        trial.in_pass = False
+        trial.passes += 1
+        paired = trial.paired(trial.backends)
+        covered = sum(trial.counts[s] for s in paired) >= PASS_COVERAGE * trial.calls
+        if (trial.passes >= MIN_PASSES and covered) or trial.passes >= MAX_PASSES:
+            _finish(entry, trial)
 
 
 def chosen_backend(op: str, group: tuple, default: str) -> str | None:
@@ -143,7 +191,7 @@ def chosen_backend(op: str, group: tuple, default: str) -> str | None:
     forced = forced_backend(op, backends)
     if forced is not None:
         return forced
-    if _is_compiling():
+    if is_compiling():
         return default
     entry = _entry(op, group)
     backend = _chosen.get(entry)
@@ -160,16 +208,35 @@ def chosen_backend(op: str, group: tuple, default: str) -> str | None:
     return None
 
 
-def decide(trial: Trial, backends: tuple[str, ...], default: str, shapes: list[tuple]) -> tuple[str, dict]:
-    """The backend whose calls of ``shapes`` take least in total (each shape's median seconds times its
-    number of calls), the default on a near tie (:data:`TIE`); also the totals ``{backend: seconds}``."""
-    totals = {
-        b: sum(trial.counts[s] * statistics.median(trial.samples[s][b]) for s in shapes) for b in backends
-    }
+def decide(
+    counts: Mapping[tuple, int], samples: Mapping[tuple, Mapping[str, list[float]]], default: str
+) -> tuple[str, dict]:
+    """The backend whose calls take least in total (each shape's median seconds in ``samples`` times its
+    number of calls in ``counts``), the default on a near tie (:data:`TIE`); also the totals
+    ``{backend: seconds}``. ``samples``: shape -> backend -> seconds of its timed calls, every backend."""
+    backends = tuple(next(iter(samples.values())))
+    totals = {b: sum(counts[s] * statistics.median(by[b]) for s, by in samples.items()) for b in backends}
     best = min(totals, key=totals.__getitem__)
     if totals[default] <= totals[best] * (1 + TIE):
         best = default
     return best, totals
+
+
+def evidence_halves(trial: Trial, shapes: list[tuple]) -> list[dict[tuple, dict[str, list[float]]]]:
+    """The trial's samples of ``shapes`` in two halves, to see whether the decision survives the noise: a
+    shape timed at least twice on every backend gives alternate samples to each half, a shape timed once
+    goes to one half (alternately, in the order the shapes first ran)."""
+    halves: list[dict[tuple, dict[str, list[float]]]] = [{}, {}]
+    once = 0
+    for shape in shapes:
+        by = trial.samples[shape]
+        if all(len(by[b]) >= 2 for b in trial.backends):
+            for i, half in enumerate(halves):
+                half[shape] = {b: by[b][i::2] for b in trial.backends}
+        else:
+            halves[once % 2][shape] = {b: by[b] for b in trial.backends}
+            once += 1
+    return halves
 
 
 def trial_cost(trial: Trial, winner: str, shapes: list[tuple]) -> float:
@@ -187,27 +254,35 @@ def current_choices() -> dict[str, str]:
     return dict(_chosen)
 
 
-def _finish_if_done(entry: str, trial: Trial, backends: tuple[str, ...], default: str) -> None:
-    paired = trial.paired(backends)
+def _finish_if_done(entry: str, trial: Trial) -> None:
+    """End a trial run outside model passes once enough calls of several shapes are timed."""
+    paired = trial.paired(trial.backends)
     enough = len(paired) >= min(MIN_PAIRED_SHAPES, len(trial.counts)) and (
         trial.seconds >= TRIAL_SECONDS or trial.calls >= TRIAL_CALLS or len(paired) == len(trial.counts)
     )
-    if not (enough or trial.calls >= MAX_TRIAL_CALLS):
-        return
+    if enough or trial.calls >= MAX_TRIAL_CALLS:
+        _finish(entry, trial)
+
+
+def _finish(entry: str, trial: Trial) -> None:
+    """Decide the trial's backend, log the evidence, remember it (and save it when its halves agree)."""
+    backends, default = trial.backends, trial.default
+    paired = trial.paired(backends)
     if paired:
-        backend, totals = decide(trial, backends, default, paired)
-        # Saved only when the evidence's two halves (alternate shapes) agree: else a busy machine misled it.
-        halves = [paired[0::2], paired[1::2]]
-        stable = all(half and decide(trial, backends, default, half)[0] == backend for half in halves)
+        backend, totals = decide(trial.counts, {s: trial.samples[s] for s in paired}, default)
+        # Saved only when both halves of the evidence decide alike: else a busy machine may have misled it.
+        halves = evidence_halves(trial, paired)
+        stable = all(half and decide(trial.counts, half, default)[0] == backend for half in halves)
     else:
         backend, totals, stable = default, {}, False
     described = ", ".join(f"{name} {seconds * 1e3:.1f} ms" for name, seconds in totals.items())
     log.debug(
-        "%s: %s (trial of %d calls, %d shapes timed on every backend, totals %s, the trial's other backends "
-        "cost about %.0f ms more%s)",
+        "%s: %s (trial of %d calls in %d model passes, %d shapes timed on every backend, totals %s, the "
+        "trial's other backends cost about %.0f ms more%s)",
         entry,
         backend,
         trial.calls,
+        trial.passes,
         len(paired),
         described or "none",
         trial_cost(trial, backend, paired) * 1e3,
@@ -226,16 +301,18 @@ def _entry(op: str, group: tuple) -> str:
 def forget() -> None:
     """Drop this process's choices and trials (the next call reads the cache file again). For tests and
     benchmarks."""
-    global _from_file
+    global _from_file, _pass_depth
     _chosen.clear()
     _trials.clear()
     _from_file = None
+    _pass_depth = 0
 
 
-def _is_compiling() -> bool:
+def is_compiling() -> bool:
+    """Whether ``torch.compile`` is tracing the code now (nothing is timed then)."""
     compiler = getattr(torch, "compiler", None)
-    is_compiling = getattr(compiler, "is_compiling", None)
-    return bool(is_compiling and is_compiling())
+    tracing = getattr(compiler, "is_compiling", None)
+    return bool(tracing and tracing())
 
 
 @contextlib.contextmanager

@@ -364,3 +364,122 @@ def test_trial_cost_is_the_losing_calls_time_beyond_the_winner(clock, caplog):
         f"linear ('float32', 'float32', False) threads={torch.get_num_threads()}": "matmul"
     }
     assert any("cost about 12000 ms more" in r.message for r in caplog.records)
+
+
+def _shape_costs(clock, costs):
+    """Let each call cost ``costs(rows, backend)`` seconds on the fake clock (rows: the input's row count)."""
+    current = [0]
+    clock.cost = type("Costs", (dict,), {"__getitem__": lambda self, backend: costs(current[0], backend)})()
+
+    def call(x, weight, bias):
+        current[0] = x.shape[0]
+        return linear(x, weight, bias)
+
+    return call
+
+
+def _one_pass(call, calls):
+    with kernel_choice.model_pass():
+        for x, weight, bias in calls:
+            call(x, weight, bias)
+
+
+def test_a_trial_inside_model_passes_weighs_every_shape_of_the_pass(clock, caplog, monkeypatch):
+    """A pass whose first shapes run slightly faster on onednn but whose later, more frequent shapes run
+    faster on matmul: the trial waits for the whole pass (outside passes it would have ended after the first
+    shapes and kept onednn) and ends with the second pass, picking matmul."""
+    early = _trial_calls(shapes=6, calls_per_shape=4)  # rows 100..150: onednn 1.0 s, matmul 1.2 s
+    late = [_inputs(rows=500 + 10 * i) for i in range(4)] * 18  # rows 500..530: onednn 2.0 s, matmul 1.0 s
+    call = _shape_costs(
+        clock,
+        lambda rows, backend: (
+            {"onednn": 1.0, "matmul": 1.2}[backend] if rows < 500 else {"onednn": 2.0, "matmul": 1.0}[backend]
+        ),
+    )
+    with caplog.at_level(logging.DEBUG, logger="birefnet.kernels"):
+        _one_pass(call, early + late)
+        assert kernel_choice._trials, "the trial must not end inside the first pass"
+        _one_pass(call, early + late)
+    assert kernel_choice._trials == {}
+    assert set(kernel_choice.current_choices().values()) == {"matmul"}
+    assert any("trial of 192 calls in 2 model passes" in r.message for r in caplog.records)
+
+    # The same calls outside passes (the saved choice set aside): the trial ends on the early shapes and
+    # keeps onednn.
+    monkeypatch.setenv("BIREFNET_KERNEL_CACHE", "off")
+    kernel_choice.forget()
+    for x, weight, bias in early + late:
+        call(x, weight, bias)
+    assert set(kernel_choice.current_choices().values()) == {"onednn"}
+
+
+def test_shapes_called_once_per_pass_are_decided_after_four_passes(clock):
+    clock.cost.update(matmul=1.0, onednn=2.0)
+    calls = _trial_calls(shapes=3, calls_per_shape=1)
+    for passes in range(1, 5):
+        assert kernel_choice._trials or passes == 1
+        _one_pass(linear, calls)
+    assert kernel_choice._trials == {}
+    assert set(kernel_choice.current_choices().values()) == {"matmul"}
+    assert clock.ran == ["onednn"] * 3 + ["matmul"] * 6 + ["onednn"] * 3
+
+
+def test_a_pass_that_raises_does_not_count_and_nested_passes_count_once(clock):
+    clock.cost.update(matmul=1.0, onednn=2.0)
+    calls = _trial_calls(calls_per_shape=4)
+    with kernel_choice.model_pass():
+        _one_pass(linear, calls)  # nested: still the first pass
+    assert kernel_choice._trials
+    with pytest.raises(KeyboardInterrupt), kernel_choice.model_pass():
+        for x, weight, bias in calls:
+            linear(x, weight, bias)
+        raise KeyboardInterrupt
+    assert kernel_choice._trials, "an interrupted pass must not end the trial"
+    _one_pass(linear, calls)
+    assert kernel_choice._trials == {}
+
+
+def test_steady_evidence_with_different_winners_per_shape_is_saved(tmp_path, clock):
+    """Early shapes favour onednn, late ones matmul, every call of a shape costs the same: both halves of the
+    samples agree, so the choice is saved (halves of alternate shapes would have disagreed)."""
+    calls = [_inputs(rows=100 + 10 * i) for i in range(6)] * 8
+    call = _shape_costs(
+        clock,
+        lambda rows, backend: (
+            (1.0 if backend == "onednn" else 1.5) if rows % 20 == 0 else (3.0 if backend == "onednn" else 1.0)
+        ),
+    )
+    for _ in range(2):
+        _one_pass(call, calls)
+    entries = json.loads((tmp_path / "birefnet" / "kernels.json").read_text())[kernel_cache.machine_key()]
+    assert set(entries.values()) == {"matmul"}
+
+
+def test_samples_whose_halves_disagree_are_not_saved(tmp_path, clock):
+    """A busy machine: every other timed matmul call of a shape is slow, so one half of the samples says
+    matmul and the other onednn; the choice is used, not saved."""
+    matmul_calls: dict[int, int] = {}
+
+    def costs(rows, backend):
+        if backend == "onednn":
+            return 2.0
+        matmul_calls[rows] = matmul_calls.get(rows, 0) + 1  # the 1st is not timed: samples 0, 2, ... fast
+        return 1.0 if matmul_calls[rows] % 2 == 0 else 4.0
+
+    call = _shape_costs(clock, costs)
+    calls = _trial_calls(shapes=2, calls_per_shape=8)
+    for _ in range(2):
+        _one_pass(call, calls)
+    assert kernel_choice._chosen and kernel_choice._trials == {}
+    assert not (tmp_path / "birefnet" / "kernels.json").exists()
+
+
+def test_an_eval_forward_of_the_model_is_one_pass(clock, fresh_tiny_model, caplog):
+    clock.cost.update(matmul=1.0, onednn=2.0)
+    x = torch.rand(1, 3, 64, 64)
+    with caplog.at_level(logging.DEBUG, logger="birefnet.kernels"), torch.inference_mode():
+        fresh_tiny_model(x)
+        assert "linear" in " ".join(kernel_choice._trials)
+        fresh_tiny_model(x)
+    assert not any(entry.startswith("linear") for entry in kernel_choice._trials)
+    assert any(r.message.startswith("linear") and "in 2 model passes" in r.message for r in caplog.records)
