@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..ops.activation import GELU
 from ..ops.linear import Linear
 from .drop_path import DropPath, drop_path_rates
 
@@ -111,7 +112,7 @@ class ConvMlp(nn.Module):
         super().__init__()
         self.fc1 = Linear(dim, hidden)
         self.dwconv = DepthwiseConv(hidden)
-        self.act = nn.GELU()
+        self.act = GELU()  # in place without autograd
         self.fc2 = Linear(hidden, dim)
 
     def forward(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:

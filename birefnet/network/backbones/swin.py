@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..ops.activation import GELU
 from ..ops.linear import Linear
 from .drop_path import DropPath, drop_path_rates
 
@@ -116,7 +117,7 @@ class Mlp(nn.Module):
     def __init__(self, dim: int, hidden: int) -> None:
         super().__init__()
         self.fc1 = Linear(dim, hidden)
-        self.act = nn.GELU()
+        self.act = GELU()  # in place without autograd
         self.fc2 = Linear(hidden, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
