@@ -2,7 +2,7 @@
 one backend (all oneDNN, all matmul), fp32 forwards of one model, alternating (picks, onednn, matmul,
 matmul, onednn, picks, ...).
 
-Prints the forwards of a fresh process until the first choice is made (the trial, kernel cache off),
+Prints the forwards of a fresh process until every trial has ended (kernel cache off),
 then per assignment the median forward, the spread (min .. max) and the median of its ratio to the best
 fixed assignment over the same round (paired, so slow drifts of a shared machine cancel).
 
@@ -26,7 +26,11 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from birefnet import KERNEL_OPS, BiRefNet, load_model  # noqa: E402
-from birefnet.network.ops.kernel_choice import backend_variable, current_choices  # noqa: E402
+from birefnet.network.ops.kernel_choice import (  # noqa: E402
+    backend_variable,
+    current_choices,
+    trials_in_progress,
+)
 
 ASSIGNMENTS = ("picks", "onednn", "matmul")
 
@@ -62,7 +66,7 @@ def main() -> None:
     with torch.inference_mode():
         force("picks")
         first = []
-        while not current_choices() and len(first) < 8:  # the trial spans the first forwards
+        while (trials_in_progress() or not current_choices()) and len(first) < 8:  # trials span passes
             start = time.perf_counter()
             model(x)
             first.append(time.perf_counter() - start)

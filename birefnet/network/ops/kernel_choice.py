@@ -254,6 +254,11 @@ def current_choices() -> dict[str, str]:
     return dict(_chosen)
 
 
+def trials_in_progress() -> list[str]:
+    """The entries whose trial has not ended yet (for benchmarks: time only after every trial ended)."""
+    return list(_trials)
+
+
 def _finish_if_done(entry: str, trial: Trial) -> None:
     """End a trial run outside model passes once enough calls of several shapes are timed."""
     paired = trial.paired(trial.backends)
