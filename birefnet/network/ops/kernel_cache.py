@@ -1,9 +1,10 @@
 """A small per-machine file remembering which CPU kernel won each operation's trial, so later processes skip it.
 
 The file is ``$XDG_CACHE_HOME/birefnet/kernels.json`` (``~/.cache/birefnet/kernels.json`` without the
-variable): ``{"<machine>": {"<entry>": "<backend>"}}`` where the machine is the CPU model with its matrix features,
-the torch version and the trial's rule (:func:`machine_key`). It is rewritten atomically (temporary file + rename); a file that cannot be read or parsed is
-ignored (debug log) and replaced at the next write. ``BIREFNET_KERNEL_CACHE=off`` turns the file off.
+variable): ``{"<machine>": {"<entry>": "<backend>"}}`` where the machine is the CPU model with its matrix
+features, the torch version and the trial's rule (:func:`machine_key`). It is rewritten atomically
+(temporary file + rename); a file that cannot be read or parsed is ignored (debug log) and replaced at the
+next write. ``BIREFNET_KERNEL_CACHE=off`` turns the file off.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ times its number of calls) wins; a near tie keeps the default. Inside a model's 
 nearly all timed on every backend (the fourth at the latest), so every stage's shapes weigh in. Deciding
 on the first few shapes only lost 5% on Swin-L on one host, where oneDNN wins stage 1 and MKL the rest.
 Outside passes it ends once enough calls of several shapes ran. The trial does no extra work: it costs only
-the slower backend's share of the trial calls (about 0.2 s over the first two Swin-L forwards where the
+the slower backend's share of the trial calls (about 0.14 s over the first two Swin-L forwards where the
 backends differ by 8%). The first call of a shape on a backend is not timed (oneDNN builds its kernel
 then). The choice is remembered for the process and, when its two halves of evidence agree, in the
 per-machine file of :mod:`.kernel_cache`, so later processes skip the trial. The backends compute the same
@@ -83,9 +83,9 @@ class Trial:
     runs: dict[tuple, dict[str, int]] = field(default_factory=dict)  # shape -> backend -> calls
     samples: dict[tuple, dict[str, list[float]]] = field(default_factory=dict)  # shape -> backend -> seconds
 
-    def paired(self, backends: tuple[str, ...]) -> list[tuple]:
+    def paired(self) -> list[tuple]:
         """The shapes with timed calls on every backend, in the order they first ran."""
-        return [s for s, by in self.samples.items() if all(by.get(b) for b in backends)]
+        return [s for s, by in self.samples.items() if all(by.get(b) for b in self.backends)]
 
 
 _chosen: dict[str, str] = {}  # entry -> backend, this process
@@ -178,7 +178,7 @@ def _end_pass() -> None:
             continue
         trial.in_pass = False
         trial.passes += 1
-        paired = trial.paired(trial.backends)
+        paired = trial.paired()
         covered = sum(trial.counts[s] for s in paired) >= PASS_COVERAGE * trial.calls
         if (trial.passes >= MIN_PASSES and covered) or trial.passes >= MAX_PASSES:
             _finish(entry, trial)
@@ -209,12 +209,14 @@ def chosen_backend(op: str, group: tuple, default: str) -> str | None:
 
 
 def decide(
-    counts: Mapping[tuple, int], samples: Mapping[tuple, Mapping[str, list[float]]], default: str
+    counts: Mapping[tuple, int],
+    samples: Mapping[tuple, Mapping[str, list[float]]],
+    backends: tuple[str, ...],
+    default: str,
 ) -> tuple[str, dict]:
     """The backend whose calls take least in total (each shape's median seconds in ``samples`` times its
     number of calls in ``counts``), the default on a near tie (:data:`TIE`); also the totals
     ``{backend: seconds}``. ``samples``: shape -> backend -> seconds of its timed calls, every backend."""
-    backends = tuple(next(iter(samples.values())))
     totals = {b: sum(counts[s] * statistics.median(by[b]) for s, by in samples.items()) for b in backends}
     best = min(totals, key=totals.__getitem__)
     if totals[default] <= totals[best] * (1 + TIE):
@@ -261,7 +263,7 @@ def trials_in_progress() -> list[str]:
 
 def _finish_if_done(entry: str, trial: Trial) -> None:
     """End a trial run outside model passes once enough calls of several shapes are timed."""
-    paired = trial.paired(trial.backends)
+    paired = trial.paired()
     enough = len(paired) >= min(MIN_PAIRED_SHAPES, len(trial.counts)) and (
         trial.seconds >= TRIAL_SECONDS or trial.calls >= TRIAL_CALLS or len(paired) == len(trial.counts)
     )
@@ -272,12 +274,12 @@ def _finish_if_done(entry: str, trial: Trial) -> None:
 def _finish(entry: str, trial: Trial) -> None:
     """Decide the trial's backend, log the evidence, remember it (and save it when its halves agree)."""
     backends, default = trial.backends, trial.default
-    paired = trial.paired(backends)
+    paired = trial.paired()
     if paired:
-        backend, totals = decide(trial.counts, {s: trial.samples[s] for s in paired}, default)
+        backend, totals = decide(trial.counts, {s: trial.samples[s] for s in paired}, backends, default)
         # Saved only when both halves of the evidence decide alike: else a busy machine may have misled it.
         halves = evidence_halves(trial, paired)
-        stable = all(half and decide(trial.counts, half, default)[0] == backend for half in halves)
+        stable = all(half and decide(trial.counts, half, backends, default)[0] == backend for half in halves)
     else:
         backend, totals, stable = default, {}, False
     described = ", ".join(f"{name} {seconds * 1e3:.1f} ms" for name, seconds in totals.items())
