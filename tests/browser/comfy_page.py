@@ -110,11 +110,16 @@ class ComfyPage:
 
     def begin_test(self, shots: Path) -> None:
         """Reuse this page for a new test: its screenshots go to ``shots``; ``errors()`` then reports
-        startup errors plus this test's; Escape closes menus and dialogs; the graph is emptied."""
+        startup errors plus this test's; Escape closes menus and dialogs; the graph is emptied, and so are
+        the earlier tests' node outputs (else a new node that gets an old node's id shows its image) and
+        their toasts (else this test's screenshots show an earlier test's alert)."""
         self.shots = shots
         self._test_start = len(self.console)
         self.page.keyboard.press("Escape")
-        self.evaluate(f"() => {{ {_GRAPH}.clear(); {_GRAPH}.setDirtyCanvas(true, true); }}")
+        self.evaluate(
+            f"() => {{ window.app.clean?.(); window.app.extensionManager?.toast?.removeAll?.();"
+            f" {_GRAPH}.clear(); {_GRAPH}.setDirtyCanvas(true, true); }}"
+        )
 
     def server_setting(self, setting_id: str, value: Any) -> None:
         """Store a user setting through ComfyUI's settings API (POST /settings/<id>); pages read it on
