@@ -4,7 +4,9 @@ picks against every operation forced to one backend, and bf16 speed and agreemen
 
 Share of the GEMM rate = forward MACs (convolutions and matrix products, counted by
 ``torch.utils.flop_counter``) / forward seconds / the host's best GEMM rate (``bench_kernels.py``'s shape):
-the headroom left for the kernels. Each part runs the existing benchmark script in a fresh process.
+the headroom left for the kernels. Each part runs the existing benchmark script in a fresh process. With
+the side-by-side tool every round is a run of its own, and the range of the per-round speed-ups (reference
+and ours timed within a minute of each other) shows how far the machine's drift moves one measurement.
 
     python benchmarks/bench_cpu_speed.py                                    # ours only, about 10 min idle
     python benchmarks/bench_cpu_speed.py --side-by-side PATH/TO/side_by_side.py   # the reference timing tool (not in this project); about 30 min idle
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -90,13 +93,36 @@ def ours(case: str, threads: int, rounds: int, folder: str) -> tuple[float, floa
     return result["forward_s"], result["peak_rss_gib"]
 
 
+def side_by_side_rounds(tool: str, case: str, rounds: int) -> list[tuple[float, float, float, float]]:
+    """``rounds`` runs of the side-by-side tool, one round each (the reference, then ours, each in a fresh
+    process): ``(reference s, reference GiB, ours s, ours GiB)`` per round. The two sides of a round run
+    within a minute of each other, so the spread of the per-round speed-ups shows the machine's drift."""
+    found = []
+    for _ in range(rounds):
+        out = run([tool, str(HERE.parent), "--cases", case, "--rounds", "1"])
+        ref_s, ref_gib, our_s, our_gib, _, _ = map(float, SIDE_BY_SIDE.search(out).groups())
+        found.append((ref_s, ref_gib, our_s, our_gib))
+    return found
+
+
+def paired_medians(rounds: list[tuple[float, float, float, float]]) -> tuple[float, float, float, float]:
+    """Median seconds and largest peak RSS of each side over the rounds (as the side-by-side tool reports)."""
+    ref_s, ref_gib, our_s, our_gib = zip(*rounds, strict=True)
+    return statistics.median(ref_s), max(ref_gib), statistics.median(our_s), max(our_gib)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--cases", nargs="*", default=CASES, help="backbone:size pairs")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="side-by-side rounds (or our forwards without the tool) per case",
+    )
     parser.add_argument(
         "--side-by-side", help="the side-by-side tool that times the reference implementation"
     )
@@ -116,22 +142,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for case in args.cases:
             backbone, size = case.split(":")
+            spread = ""
             if args.side_by_side:
-                out = run(
-                    [args.side_by_side, str(HERE.parent), "--cases", case, "--rounds", str(args.rounds)]
-                )
-                ref_s, ref_gib, our_s, our_gib, speed_up, memory = map(
-                    float, SIDE_BY_SIDE.search(out).groups()
-                )
+                rounds = side_by_side_rounds(args.side_by_side, case, args.rounds)
+                ref_s, ref_gib, our_s, our_gib = paired_medians(rounds)
+                speed_ups = sorted(r[0] / r[2] for r in rounds)
                 reference = f"{ref_s:>8.2f}{ref_gib:>9.2f}"
-                ratios = f"{speed_up:>9.2f}x{memory:>8.2f}"
+                ratios = f"{ref_s / our_s:>9.2f}x{our_gib / ref_gib:>8.2f}"
+                spread = f"   rounds {speed_ups[0]:.2f}-{speed_ups[-1]:.2f}x"
             else:
                 our_s, our_gib = ours(case, args.threads, args.rounds, folder)
                 reference, ratios = f"{'-':>8}{'-':>9}", f"{'-':>10}{'-':>8}"
             macs = forward_macs(backbone, int(size))
             print(
                 f"{case:<16}{reference}{our_s:>8.2f}{our_gib:>7.2f}{ratios}{macs / 1e9:>8.0f}"
-                f"{macs / our_s / 1e9 / peak:>12.2f}",
+                f"{macs / our_s / 1e9 / peak:>12.2f}{spread}",
                 flush=True,
             )
     if not args.skip_picks:
