@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -40,9 +41,7 @@ CASES = [
     "swin_v1_l:1024",
     "pvt_v2_b2:1024",
 ]
-SIDE_BY_SIDE = re.compile(
-    r"reference ([\d.]+) s / ([\d.]+) GiB, ours ([\d.]+) s / ([\d.]+) GiB, speed-up ([\d.]+)x, memory ([\d.]+)"
-)
+SIDE_BY_SIDE = re.compile(r"reference ([\d.]+) s / ([\d.]+) GiB, ours ([\d.]+) s / ([\d.]+) GiB")
 
 
 def forward_macs(backbone: str, size: int) -> float:
@@ -93,22 +92,30 @@ def ours(case: str, threads: int, rounds: int, folder: str) -> tuple[float, floa
     return result["forward_s"], result["peak_rss_gib"]
 
 
-def side_by_side_rounds(tool: str, case: str, rounds: int) -> list[tuple[float, float, float, float]]:
+class Round(NamedTuple):
+    """One side-by-side round: forward seconds and peak RSS GiB of the reference and of ours."""
+
+    ref_s: float
+    ref_gib: float
+    our_s: float
+    our_gib: float
+
+
+def side_by_side_rounds(tool: str, case: str, rounds: int) -> list[Round]:
     """``rounds`` runs of the side-by-side tool, one round each (the reference, then ours, each in a fresh
-    process): ``(reference s, reference GiB, ours s, ours GiB)`` per round. The two sides of a round run
-    within a minute of each other, so the spread of the per-round speed-ups shows the machine's drift."""
+    process). The two sides of a round run within a minute of each other, so the spread of the per-round
+    speed-ups shows the machine's drift."""
     found = []
     for _ in range(rounds):
         out = run([tool, str(HERE.parent), "--cases", case, "--rounds", "1"])
-        ref_s, ref_gib, our_s, our_gib, _, _ = map(float, SIDE_BY_SIDE.search(out).groups())
-        found.append((ref_s, ref_gib, our_s, our_gib))
+        found.append(Round(*map(float, SIDE_BY_SIDE.search(out).groups())))
     return found
 
 
-def paired_medians(rounds: list[tuple[float, float, float, float]]) -> tuple[float, float, float, float]:
+def summary(rounds: list[Round]) -> Round:
     """Median seconds and largest peak RSS of each side over the rounds (as the side-by-side tool reports)."""
     ref_s, ref_gib, our_s, our_gib = zip(*rounds, strict=True)
-    return statistics.median(ref_s), max(ref_gib), statistics.median(our_s), max(our_gib)
+    return Round(statistics.median(ref_s), max(ref_gib), statistics.median(our_s), max(our_gib))
 
 
 def main() -> None:
@@ -145,8 +152,8 @@ def main() -> None:
             spread = ""
             if args.side_by_side:
                 rounds = side_by_side_rounds(args.side_by_side, case, args.rounds)
-                ref_s, ref_gib, our_s, our_gib = paired_medians(rounds)
-                speed_ups = sorted(r[0] / r[2] for r in rounds)
+                ref_s, ref_gib, our_s, our_gib = summary(rounds)
+                speed_ups = sorted(r.ref_s / r.our_s for r in rounds)
                 reference = f"{ref_s:>8.2f}{ref_gib:>9.2f}"
                 ratios = f"{ref_s / our_s:>9.2f}x{our_gib / ref_gib:>8.2f}"
                 spread = f"   rounds {speed_ups[0]:.2f}-{speed_ups[-1]:.2f}x"

@@ -216,7 +216,8 @@ def decide(
 ) -> tuple[str, dict]:
     """The backend whose calls take least in total (each shape's median seconds in ``samples`` times its
     number of calls in ``counts``), the default on a near tie (:data:`TIE`); also the totals
-    ``{backend: seconds}``. ``samples``: shape -> backend -> seconds of its timed calls, every backend."""
+    ``{backend: seconds}``. ``samples``: shape -> backend -> seconds of its timed calls, with samples on
+    each of ``backends`` (the trial's backends, one of them ``default``)."""
     totals = {b: sum(counts[s] * statistics.median(by[b]) for s, by in samples.items()) for b in backends}
     best = min(totals, key=totals.__getitem__)
     if totals[default] <= totals[best] * (1 + TIE):
