@@ -2,7 +2,8 @@
 
 The file is ``$XDG_CACHE_HOME/birefnet/kernels.json`` (``~/.cache/birefnet/kernels.json`` without the
 variable): ``{"<machine>": {"<entry>": "<backend>"}}`` where the machine is the CPU model with its matrix
-features, the torch version and the trial's rule (:func:`machine_key`). It is rewritten atomically
+features, the torch version and the trial's rule (:func:`machine_key`); an entry ``"<entry> shape=<call
+shape>"`` holds one call shape's own backend (see :mod:`.kernel_choice`). It is rewritten atomically
 (temporary file + rename); a file that cannot be read or parsed is ignored (debug log) and replaced at the
 next write. ``BIREFNET_KERNEL_CACHE=off`` turns the file off.
 """
@@ -30,8 +31,9 @@ def cache_path() -> Path | None:
     return Path(base) / "birefnet" / "kernels.json"
 
 
-# The trial's rule: choices saved under an older rule are measured again (2: trials weigh whole passes).
-CHOICE_RULE = 2
+# The trial's rule: choices saved under an older rule are measured again (2: trials weigh whole passes; 3:
+# call shapes with an outlier backend keep it).
+CHOICE_RULE = 3
 # CPU features that change which kernel wins; a virtual machine may hide some on the same CPU model.
 _KERNEL_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16")
 
@@ -86,14 +88,15 @@ def load_choices() -> dict[str, str]:
     return {} if path is None else dict(_read_all(path).get(machine_key(), {}))
 
 
-def save_choice(entry: str, backend: str) -> None:
-    """Add one choice for this machine to the file (merged with what other processes wrote). Never raises
-    for file-system problems (read-only home, full disk): the choice then lives for this process only."""
+def save_choices(choices: dict[str, str]) -> None:
+    """Add ``{entry: backend}`` choices for this machine to the file (merged with what other processes wrote).
+    Never raises for file-system problems (read-only home, full disk): the choices then live for this process
+    only."""
     path = cache_path()
     if path is None:
         return
     data = _read_all(path)
-    data.setdefault(machine_key(), {})[entry] = backend
+    data.setdefault(machine_key(), {}).update(choices)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(prefix=".kernels-", suffix=".json", dir=path.parent)

@@ -15,9 +15,14 @@ on the first few shapes only lost 5% on Swin-L on one host, where oneDNN wins st
 Outside passes it ends once enough calls of several shapes ran. The trial does no extra work: it costs only
 the slower backend's share of the trial calls (about 0.14 s over the first two Swin-L forwards where the
 backends differ by 8%). The first call of a shape on a backend is not timed (oneDNN builds its kernel
-then). The choice is remembered for the process and, when its two halves of evidence agree, in the
-per-machine file of :mod:`.kernel_cache`, so later processes skip the trial. The backends compute the same
-function (within float rounding), so the choice changes speed only.
+then). One exception to the one backend: a call shape whose slowest timed call on one backend was still
+:data:`OUTLIER` times faster than the other backends' fastest keeps that backend (on an AVX2 EPYC, oneDNN runs
+Swin-L's stage-4 ``fc2``, 6144 -> 1536 features at 64-1024 tokens, 2.6-3.6x slower than MKL, while it ties or wins
+elsewhere); such shapes stay out of the totals that pick the operation's backend. The choice (and its
+exceptions) is remembered for the process and, when its two halves of evidence agree, in the per-machine file
+of :mod:`.kernel_cache`, so later processes skip the trial; a shape not seen in the trial uses the
+operation's backend. The backends compute the same function (within float rounding), so the choice changes
+speed only.
 
 Nothing is timed while ``torch.compile`` traces (the default is used). For debugging,
 ``BIREFNET_<OP>_BACKEND`` (e.g. ``BIREFNET_LINEAR_BACKEND=matmul``) forces a backend; ``auto`` chooses.
@@ -52,6 +57,10 @@ TRIAL_CALLS = 64
 MAX_TRIAL_CALLS = 1024
 # A backend that is not at least this much faster in total than the default loses (noise, not a real gain).
 TIE = 0.03
+# A call shape keeps a backend of its own when that backend's slowest timed call was this many times faster
+# than every other backend's fastest: far beyond the machine's noise (+-20% per call on busy hosts), so a
+# single sample per backend suffices.
+OUTLIER = 2.0
 # Inside model passes a trial ends at the end of a pass: the first, from the MIN_PASSES-th on, in which the
 # shapes timed on every backend account for PASS_COVERAGE of its calls, or else the MAX_PASSES-th.
 MIN_PASSES = 2
@@ -88,10 +97,11 @@ class Trial:
         return [s for s, by in self.samples.items() if all(by.get(b) for b in self.backends)]
 
 
-_chosen: dict[str, str] = {}  # entry -> backend, this process
+_chosen: dict[str, str] = {}  # entry (or shape entry, for a shape's own backend) -> backend, this process
 _trials: dict[str, Trial] = {}  # entry -> trial in progress
 _from_file: dict[str, str] | None = None  # this machine's entries of the cache file, read once
 _pass_depth = 0  # model passes running (nested passes count as one)
+_SHAPE = " shape="  # joins an entry and a call shape in the key of the shape's own backend
 
 
 def backend_variable(op: str) -> str:
@@ -127,7 +137,7 @@ def run_chosen(
     backends = tuple(candidates)
     if KERNEL_OPS.get(op) != backends:
         raise ValueError(f"kernel choice for {op!r} with backends {backends}: list it in KERNEL_OPS first")
-    backend = chosen_backend(op, group, default)
+    backend = chosen_backend(op, group, default, shape)
     if backend is not None:
         return candidates[backend]()
     entry = _entry(op, group)
@@ -184,9 +194,10 @@ def _end_pass() -> None:
             _finish(entry, trial)
 
 
-def chosen_backend(op: str, group: tuple, default: str) -> str | None:
-    """The backend ``op`` uses for ``group`` now: forced, the default while tracing, remembered in this
-    process or in the cache file; None while its trial runs."""
+def chosen_backend(op: str, group: tuple, default: str, shape: tuple) -> str | None:
+    """The backend ``op`` uses for ``group`` (and call ``shape``) now: forced, the default while tracing,
+    remembered in this process or in the cache file (the shape's own backend where its trial found one, else
+    the operation's); None while its trial runs."""
     backends = KERNEL_OPS[op]
     forced = forced_backend(op, backends)
     if forced is not None:
@@ -195,17 +206,44 @@ def chosen_backend(op: str, group: tuple, default: str) -> str | None:
         return default
     entry = _entry(op, group)
     backend = _chosen.get(entry)
-    if backend is not None:
-        return backend
+    if backend is None:
+        backend = _remembered(entry, backends)
+        if backend is None:
+            return None
+    return _chosen.get(shape_entry(entry, shape), backend)
+
+
+def _remembered(entry: str, backends: tuple[str, ...]) -> str | None:
+    """``entry``'s backend from the cache file, with its shapes' own backends (both then held in ``_chosen``)."""
     global _from_file
     if _from_file is None:
         _from_file = kernel_cache.load_choices()
     backend = _from_file.get(entry)
-    if backend in backends:
-        log.debug("%s: %s (from %s)", entry, backend, kernel_cache.cache_path())
-        _chosen[entry] = backend
-        return backend
-    return None
+    if backend not in backends:
+        return None
+    log.debug("%s: %s (from %s)", entry, backend, kernel_cache.cache_path())
+    prefix = f"{entry}{_SHAPE}"
+    _chosen.update(
+        {key: value for key, value in _from_file.items() if key.startswith(prefix) and value in backends}
+    )
+    _chosen[entry] = backend
+    return backend
+
+
+def shape_entry(entry: str, shape: tuple) -> str:
+    """The key of one call shape's own backend: ``"<entry> shape=<shape>"``."""
+    return f"{entry}{_SHAPE}{shape}"
+
+
+def outlier_backends(samples: Mapping[tuple, Mapping[str, list[float]]]) -> dict[tuple, str]:
+    """``{shape: backend}`` for the shapes on which one backend's slowest timed call was still :data:`OUTLIER`
+    times faster than each other backend's fastest (``samples``: shape -> backend -> seconds)."""
+    outliers = {}
+    for shape, by in samples.items():
+        fastest = min(by, key=lambda b: max(by[b]))
+        if all(min(by[b]) >= OUTLIER * max(by[fastest]) for b in by if b != fastest):
+            outliers[shape] = fastest
+    return outliers
 
 
 def decide(
@@ -242,13 +280,13 @@ def evidence_halves(trial: Trial, shapes: list[tuple]) -> list[dict[tuple, dict[
     return halves
 
 
-def trial_cost(trial: Trial, winner: str, shapes: list[tuple]) -> float:
-    """Seconds the trial's calls on the other backends took beyond the winner's median for their shape."""
+def trial_cost(trial: Trial, chosen: Mapping[tuple, str], shapes: list[tuple]) -> float:
+    """Seconds the trial's calls on other backends took beyond the median of each shape's ``chosen`` backend."""
     return sum(
-        count * (statistics.median(trial.samples[s][b]) - statistics.median(trial.samples[s][winner]))
+        count * (statistics.median(trial.samples[s][b]) - statistics.median(trial.samples[s][chosen[s]]))
         for s in shapes
         for b, count in trial.runs[s].items()
-        if b != winner
+        if b != chosen[s]
     )
 
 
@@ -273,32 +311,39 @@ def _finish_if_done(entry: str, trial: Trial) -> None:
 
 
 def _finish(entry: str, trial: Trial) -> None:
-    """Decide the trial's backend, log the evidence, remember it (and save it when its halves agree)."""
+    """Decide the trial's backend and its shapes' own backends, log the evidence, remember them (and save
+    them when the halves of the evidence agree)."""
     backends, default = trial.backends, trial.default
     paired = trial.paired()
+    samples = {s: trial.samples[s] for s in paired}
+    outliers = outlier_backends(samples)
+    weighed = [s for s in paired if s not in outliers] or paired  # outlier shapes keep their own backend
     if paired:
-        backend, totals = decide(trial.counts, {s: trial.samples[s] for s in paired}, backends, default)
+        backend, totals = decide(trial.counts, {s: samples[s] for s in weighed}, backends, default)
         # Saved only when both halves of the evidence decide alike: else a busy machine may have misled it.
-        halves = evidence_halves(trial, paired)
+        halves = evidence_halves(trial, weighed)
         stable = all(half and decide(trial.counts, half, backends, default)[0] == backend for half in halves)
     else:
         backend, totals, stable = default, {}, False
+    own = {s: b for s, b in outliers.items() if b != backend}
     described = ", ".join(f"{name} {seconds * 1e3:.1f} ms" for name, seconds in totals.items())
     log.debug(
         "%s: %s (trial of %d calls in %d model passes, %d shapes timed on every backend, totals %s, the "
-        "trial's other backends cost about %.0f ms more%s)",
+        "trial's other backends cost about %.0f ms more%s%s)",
         entry,
         backend,
         trial.calls,
         trial.passes,
         len(paired),
         described or "none",
-        trial_cost(trial, backend, paired) * 1e3,
+        trial_cost(trial, {s: own.get(s, backend) for s in paired}, paired) * 1e3,
+        "".join(f"; shape {s}: {b} ({OUTLIER:g}x faster or more)" for s, b in own.items()),
         "" if stable else "; not clear enough to save",
     )
+    choices = {entry: backend, **{shape_entry(entry, s): b for s, b in own.items()}}
     if stable:
-        kernel_cache.save_choice(entry, backend)
-    _chosen[entry] = backend
+        kernel_cache.save_choices(choices)
+    _chosen.update(choices)
     del _trials[entry]
 
 

@@ -446,7 +446,7 @@ def test_steady_evidence_with_different_winners_per_shape_is_saved(tmp_path, clo
     call = _shape_costs(
         clock,
         lambda rows, backend: (
-            (1.0 if backend == "onednn" else 1.5) if rows % 20 == 0 else (3.0 if backend == "onednn" else 1.0)
+            (1.0 if backend == "onednn" else 1.5) if rows % 20 == 0 else (1.8 if backend == "onednn" else 1.0)
         ),
     )
     for _ in range(2):
@@ -483,3 +483,65 @@ def test_an_eval_forward_of_the_model_is_one_pass(clock, fresh_tiny_model, caplo
         fresh_tiny_model(x)
     assert not any(entry.startswith("linear") for entry in kernel_choice._trials)
     assert any(r.message.startswith("linear") and "in 2 model passes" in r.message for r in caplog.records)
+
+
+def test_a_shape_far_faster_on_the_other_backend_keeps_it_and_stays_out_of_the_totals(tmp_path, clock):
+    """Five shapes run a little faster on onednn, one (rows 150) 4x faster on matmul: counted in, that shape
+    alone would make matmul win in total; instead onednn is the operation's backend and rows 150 keeps matmul,
+    in this process and, from the cache file, in the next one."""
+    calls = _trial_calls(shapes=6, calls_per_shape=4)  # rows 100, 110, ..., 150
+    call = _shape_costs(
+        clock,
+        lambda rows, backend: (
+            {"onednn": 8.0, "matmul": 2.0}[backend]
+            if rows == 150
+            else {"onednn": 1.0, "matmul": 1.1}[backend]
+        ),
+    )
+    for _ in range(2):
+        _one_pass(call, calls)
+    entry = f"linear ('float32', 'float32', False) threads={torch.get_num_threads()}"
+    shape = kernel_choice.shape_entry(entry, (150, 80, 48, True))
+    assert kernel_choice.current_choices() == {entry: "onednn", shape: "matmul"}
+    saved = json.loads((tmp_path / "birefnet" / "kernels.json").read_text())[kernel_cache.machine_key()]
+    assert saved == {entry: "onednn", shape: "matmul"}
+
+    for remembered in ("process", "file"):
+        if remembered == "file":
+            kernel_choice.forget()
+        clock.ran.clear()
+        for x, weight, bias in calls[:6]:
+            call(x, weight, bias)
+        assert clock.ran == ["onednn"] * 5 + ["matmul"], remembered
+        x, weight, bias = _inputs(rows=999)  # a shape the trial never saw: the operation's backend
+        linear(x, weight, bias)
+        assert clock.ran[-1] == "onednn"
+
+
+@pytest.mark.parametrize(
+    ("matmul_costs", "own"), [((2.0, 4.0), True), ((2.0, 5.0), False), ((5.0, 5.0), False)]
+)
+def test_a_shape_keeps_its_own_backend_only_when_every_call_was_far_faster(clock, matmul_costs, own):
+    """Rows 150 costs 9 s per onednn call; its two timed matmul calls cost ``matmul_costs``: only when the slower
+    of them is still OUTLIER (2x) times faster than onednn's fastest (4 s: 2.25x; 5 s: 1.8x) does the shape
+    keep matmul. Otherwise it
+    counts in the totals, and makes matmul the operation's backend."""
+    assert kernel_choice.OUTLIER == 2.0
+    matmul_calls = []
+
+    def costs(rows, backend):
+        if rows != 150:
+            return {"onednn": 1.0, "matmul": 1.1}[backend]
+        if backend == "onednn":
+            return 9.0
+        matmul_calls.append(rows)
+        return (0.0, *matmul_costs)[len(matmul_calls) - 1]  # the first call is not timed
+
+    call = _shape_costs(clock, costs)
+    for _ in range(2):
+        _one_pass(call, _trial_calls(shapes=6, calls_per_shape=3))
+    assert len(matmul_calls) == 3
+    entry = f"linear ('float32', 'float32', False) threads={torch.get_num_threads()}"
+    shape = kernel_choice.shape_entry(entry, (150, 80, 48, True))
+    expected = {entry: "onednn", shape: "matmul"} if own else {entry: "matmul"}
+    assert kernel_choice.current_choices() == expected
