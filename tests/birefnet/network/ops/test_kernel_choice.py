@@ -79,6 +79,11 @@ def _trial_calls(shapes=6, calls_per_shape=4, features=48, out=80):
     return [_inputs(rows=100 + 10 * i, features=features, out=out) for i in range(shapes)] * calls_per_shape
 
 
+def _fp32_linear_entry():
+    """The kernel-choice entry of float32 linear calls (no autocast) at this thread count."""
+    return f"linear ('float32', 'float32', False) threads={torch.get_num_threads()}"
+
+
 def _inputs(rows=300, features=48, out=80):
     gen = torch.Generator().manual_seed(rows)
     return (
@@ -175,7 +180,7 @@ def test_cache_file_round_trips(tmp_path, clock):
         linear(x, weight, bias)
     path = tmp_path / "birefnet" / "kernels.json"
     entries = json.loads(path.read_text())[kernel_cache.machine_key()]
-    assert entries == {f"linear ('float32', 'float32', False) threads={torch.get_num_threads()}": "matmul"}
+    assert entries == {_fp32_linear_entry(): "matmul"}
     assert list(tmp_path.joinpath("birefnet").iterdir()) == [path]  # no temporary file left behind
 
     # A new process (simulated): the file answers, no trial, the file's pick is used.
@@ -360,9 +365,7 @@ def test_trial_cost_is_the_losing_calls_time_beyond_the_winner(clock, caplog):
     with caplog.at_level(logging.DEBUG, logger="birefnet.kernels"):
         for x, weight, bias in _trial_calls():
             linear(x, weight, bias)
-    assert kernel_choice.current_choices() == {
-        f"linear ('float32', 'float32', False) threads={torch.get_num_threads()}": "matmul"
-    }
+    assert kernel_choice.current_choices() == {_fp32_linear_entry(): "matmul"}
     assert any("cost about 12000 ms more" in r.message for r in caplog.records)
 
 
@@ -500,7 +503,7 @@ def test_a_shape_far_faster_on_the_other_backend_keeps_it_and_stays_out_of_the_t
     )
     for _ in range(2):
         _one_pass(call, calls)
-    entry = f"linear ('float32', 'float32', False) threads={torch.get_num_threads()}"
+    entry = _fp32_linear_entry()
     shape = kernel_choice.shape_entry(entry, (150, 80, 48, True))
     assert kernel_choice.current_choices() == {entry: "onednn", shape: "matmul"}
     saved = json.loads((tmp_path / "birefnet" / "kernels.json").read_text())[kernel_cache.machine_key()]
@@ -541,7 +544,7 @@ def test_a_shape_keeps_its_own_backend_only_when_every_call_was_far_faster(clock
     for _ in range(2):
         _one_pass(call, _trial_calls(shapes=6, calls_per_shape=3))
     assert len(matmul_calls) == 3
-    entry = f"linear ('float32', 'float32', False) threads={torch.get_num_threads()}"
+    entry = _fp32_linear_entry()
     shape = kernel_choice.shape_entry(entry, (150, 80, 48, True))
     expected = {entry: "onednn", shape: "matmul"} if own else {entry: "matmul"}
     assert kernel_choice.current_choices() == expected
