@@ -2,8 +2,8 @@
 
 The file is ``$XDG_CACHE_HOME/birefnet/kernels.json`` (``~/.cache/birefnet/kernels.json`` without the
 variable): ``{"<machine>": {"<entry>": "<backend>"}}`` where the machine is the CPU model with its matrix
-features, the torch version and the trial's rule (:func:`machine_key`); an entry ``"<entry> shape=<call
-shape>"`` holds one call shape's own backend (see :mod:`.kernel_choice`). It is rewritten atomically
+features, the torch version and the trial's rule (:func:`machine_key`); an entry ``"<entry> layer=<weight
+shape>"`` holds one layer's own backend (see :mod:`.kernel_choice`). It is rewritten atomically
 (temporary file + rename); a file that cannot be read or parsed is ignored (debug log) and replaced at the
 next write. ``BIREFNET_KERNEL_CACHE=off`` turns the file off.
 """
@@ -32,8 +32,8 @@ def cache_path() -> Path | None:
 
 
 # The trial's rule: choices saved under an older rule are measured again (2: trials weigh whole passes; 3:
-# call shapes with an outlier backend keep it).
-CHOICE_RULE = 3
+# call shapes with an outlier backend keep it; 4: layers do, for every token count).
+CHOICE_RULE = 4
 # CPU features that change which kernel wins; a virtual machine may hide some on the same CPU model.
 _KERNEL_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16")
 

@@ -15,14 +15,16 @@ on the first few shapes only lost 5% on Swin-L on one host, where oneDNN wins st
 Outside passes it ends once enough calls of several shapes ran. The trial does no extra work: it costs only
 the slower backend's share of the trial calls (about 0.14 s over the first two Swin-L forwards where the
 backends differ by 8%). The first call of a shape on a backend is not timed (oneDNN builds its kernel
-then). One exception to the one backend: a call shape whose slowest timed call on one backend was still
-:data:`OUTLIER` times faster than the other backends' fastest keeps that backend (on an AVX2 EPYC, oneDNN runs
-Swin-L's stage-4 ``fc2``, 6144 -> 1536 features at 64-1024 tokens, 2.6-3.6x slower than MKL, while it ties or wins
-elsewhere); such shapes stay out of the totals that pick the operation's backend. The choice (and its
-exceptions) is remembered for the process and, when its two halves of evidence agree, in the per-machine file
-of :mod:`.kernel_cache`, so later processes skip the trial; a shape not seen in the trial uses the
-operation's backend. The backends compute the same function (within float rounding), so the choice changes
-speed only.
+then). One exception to the one backend: a layer (one weight shape, whatever the number of tokens) keeps a
+backend of its own when one of its call shapes ran on that backend 2x faster (its slowest timed call against
+the other backends' fastest, :data:`.kernel_evidence.OUTLIER`) and the layer's timed calls all together also
+run faster on it (on an AVX2 EPYC, oneDNN runs Swin-L's stage-4 ``fc2``, 6144 -> 1536 features, 2.4-3.8x
+slower than MKL at 64-1024 tokens, while it ties or wins elsewhere). Such layers stay out of the totals that
+pick the operation's backend, and their backend holds for token counts the trial never saw (a trial at 512
+pixels also serves 1024, whose chunks have other token counts). The choice (and its exceptions) is
+remembered for the process and, when its two halves of evidence agree, in the per-machine file of
+:mod:`.kernel_cache`, so later processes skip the trial; a layer not seen in the trial uses the operation's
+backend. The backends compute the same function (within float rounding), so the choice changes speed only.
 
 Nothing is timed while ``torch.compile`` traces (the default is used). For debugging,
 ``BIREFNET_<OP>_BACKEND`` (e.g. ``BIREFNET_LINEAR_BACKEND=matmul``) forces a backend; ``auto`` chooses.
@@ -34,16 +36,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import statistics
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 import torch
 
 from ...errors import BiRefNetError
 from . import kernel_cache
+from .kernel_evidence import OUTLIER, Trial, decide, evidence_halves, layer_backends, trial_cost
 
 log = logging.getLogger("birefnet.kernels")
 T = TypeVar("T")
@@ -55,12 +56,6 @@ TRIAL_SECONDS = 0.6
 TRIAL_CALLS = 64
 # Without paired evidence after this many calls (shapes that never repeat), the default stays.
 MAX_TRIAL_CALLS = 1024
-# A backend that is not at least this much faster in total than the default loses (noise, not a real gain).
-TIE = 0.03
-# A call shape keeps a backend of its own when that backend's slowest timed call was this many times faster
-# than every other backend's fastest: far beyond the machine's noise (+-20% per call on busy hosts), so a
-# single sample per backend suffices.
-OUTLIER = 2.0
 # Inside model passes a trial ends at the end of a pass: the first, from the MIN_PASSES-th on, in which the
 # shapes timed on every backend account for PASS_COVERAGE of its calls, or else the MAX_PASSES-th.
 MIN_PASSES = 2
@@ -78,30 +73,11 @@ a new operation must be added here, and ``fixed_cpu_kernels`` then fixes it too.
 _clock = time.perf_counter  # replaced by tests
 
 
-@dataclass
-class Trial:
-    """The timed calls of one operation (one dtype, one thread count) so far."""
-
-    backends: tuple[str, ...]
-    default: str
-    calls: int = 0
-    seconds: float = 0.0
-    passes: int = 0  # model passes completed with calls of this trial
-    in_pass: bool = False  # called during the model pass now running
-    counts: dict[tuple, int] = field(default_factory=dict)  # shape -> calls
-    runs: dict[tuple, dict[str, int]] = field(default_factory=dict)  # shape -> backend -> calls
-    samples: dict[tuple, dict[str, list[float]]] = field(default_factory=dict)  # shape -> backend -> seconds
-
-    def paired(self) -> list[tuple]:
-        """The shapes with timed calls on every backend, in the order they first ran."""
-        return [s for s, by in self.samples.items() if all(by.get(b) for b in self.backends)]
-
-
-_chosen: dict[str, str] = {}  # entry (or shape entry, for a shape's own backend) -> backend, this process
+_chosen: dict[str, str] = {}  # entry (or layer entry, for a layer's own backend) -> backend, this process
 _trials: dict[str, Trial] = {}  # entry -> trial in progress
 _from_file: dict[str, str] | None = None  # this machine's entries of the cache file, read once
 _pass_depth = 0  # model passes running (nested passes count as one)
-_SHAPE = " shape="  # joins an entry and a call shape in the key of the shape's own backend
+_LAYER = " layer="  # joins an entry and a layer in the key of the layer's own backend
 
 
 def backend_variable(op: str) -> str:
@@ -124,20 +100,28 @@ def forced_backend(op: str, backends: tuple[str, ...]) -> str | None:
 
 
 def run_chosen(
-    op: str, group: tuple, shape: tuple, default: str, candidates: Mapping[str, Callable[[], T]]
+    op: str,
+    group: tuple,
+    layer: tuple,
+    shape: tuple,
+    default: str,
+    candidates: Mapping[str, Callable[[], T]],
 ) -> T:
     """Compute ``op`` by its chosen backend (forced, remembered, or in turn during its trial).
 
     op: operation name (``"linear"``), also the environment variable's ``<OP>``.
     group: what else decides the backend besides the operation and thread count: dtypes, autocast.
-    shape: the exact call shape (calls of one shape are compared with each other during the trial).
+    layer: what one layer's calls share whatever the input size (its weight shape): a layer may keep a
+        backend of its own.
+    shape: the exact call shape, the layer's included (calls of one shape are compared with each other
+        during the trial).
     default: one of the backends, used while tracing and on near ties.
     candidates: ``{backend: run}`` in ``KERNEL_OPS[op]`` order; each ``run()`` computes the real call.
     """
     backends = tuple(candidates)
     if KERNEL_OPS.get(op) != backends:
         raise ValueError(f"kernel choice for {op!r} with backends {backends}: list it in KERNEL_OPS first")
-    backend = chosen_backend(op, group, default, shape)
+    backend = chosen_backend(op, group, default, layer)
     if backend is not None:
         return candidates[backend]()
     entry = _entry(op, group)
@@ -152,6 +136,7 @@ def run_chosen(
     seconds = _clock() - start
     trial.calls += 1
     trial.counts[shape] = count + 1
+    trial.layers[shape] = layer
     runs = trial.runs.setdefault(shape, {})
     runs[backend] = runs.get(backend, 0) + 1
     if runs[backend] > 1:  # the first call of a shape on a backend builds its kernel: not timed
@@ -194,9 +179,9 @@ def _end_pass() -> None:
             _finish(entry, trial)
 
 
-def chosen_backend(op: str, group: tuple, default: str, shape: tuple) -> str | None:
-    """The backend ``op`` uses for ``group`` (and call ``shape``) now: forced, the default while tracing,
-    remembered in this process or in the cache file (the shape's own backend where its trial found one, else
+def chosen_backend(op: str, group: tuple, default: str, layer: tuple) -> str | None:
+    """The backend ``op`` uses for ``group`` (and ``layer``) now: forced, the default while tracing,
+    remembered in this process or in the cache file (the layer's own backend where its trial found one, else
     the operation's); None while its trial runs."""
     backends = KERNEL_OPS[op]
     forced = forced_backend(op, backends)
@@ -210,11 +195,11 @@ def chosen_backend(op: str, group: tuple, default: str, shape: tuple) -> str | N
         backend = _remembered(entry, backends)
         if backend is None:
             return None
-    return _chosen.get(shape_entry(entry, shape), backend)
+    return _chosen.get(layer_entry(entry, layer), backend)
 
 
 def _remembered(entry: str, backends: tuple[str, ...]) -> str | None:
-    """``entry``'s backend from the cache file, with its shapes' own backends (both then held in ``_chosen``)."""
+    """``entry``'s backend from the cache file, with its layers' own backends (both then held in ``_chosen``)."""
     global _from_file
     if _from_file is None:
         _from_file = kernel_cache.load_choices()
@@ -222,7 +207,7 @@ def _remembered(entry: str, backends: tuple[str, ...]) -> str | None:
     if backend not in backends:
         return None
     log.debug("%s: %s (from %s)", entry, backend, kernel_cache.cache_path())
-    prefix = f"{entry}{_SHAPE}"
+    prefix = f"{entry}{_LAYER}"
     _chosen.update(
         {key: value for key, value in _from_file.items() if key.startswith(prefix) and value in backends}
     )
@@ -230,64 +215,9 @@ def _remembered(entry: str, backends: tuple[str, ...]) -> str | None:
     return backend
 
 
-def shape_entry(entry: str, shape: tuple) -> str:
-    """The key of one call shape's own backend: ``"<entry> shape=<shape>"``."""
-    return f"{entry}{_SHAPE}{shape}"
-
-
-def outlier_backends(samples: Mapping[tuple, Mapping[str, list[float]]]) -> dict[tuple, str]:
-    """``{shape: backend}`` for the shapes on which one backend's slowest timed call was still :data:`OUTLIER`
-    times faster than each other backend's fastest (``samples``: shape -> backend -> seconds)."""
-    outliers = {}
-    for shape, by in samples.items():
-        fastest = min(by, key=lambda b: max(by[b]))
-        if all(min(by[b]) >= OUTLIER * max(by[fastest]) for b in by if b != fastest):
-            outliers[shape] = fastest
-    return outliers
-
-
-def decide(
-    counts: Mapping[tuple, int],
-    samples: Mapping[tuple, Mapping[str, list[float]]],
-    backends: tuple[str, ...],
-    default: str,
-) -> tuple[str, dict]:
-    """The backend whose calls take least in total (each shape's median seconds in ``samples`` times its
-    number of calls in ``counts``), the default on a near tie (:data:`TIE`); also the totals
-    ``{backend: seconds}``. ``samples``: shape -> backend -> seconds of its timed calls, with samples on
-    each of ``backends`` (the trial's backends, one of them ``default``)."""
-    totals = {b: sum(counts[s] * statistics.median(by[b]) for s, by in samples.items()) for b in backends}
-    best = min(totals, key=totals.__getitem__)
-    if totals[default] <= totals[best] * (1 + TIE):
-        best = default
-    return best, totals
-
-
-def evidence_halves(trial: Trial, shapes: list[tuple]) -> list[dict[tuple, dict[str, list[float]]]]:
-    """The trial's samples of ``shapes`` in two halves, to see whether the decision survives the noise: a
-    shape timed at least twice on every backend gives alternate samples to each half, a shape timed once
-    goes to one half (alternately, in the order the shapes first ran)."""
-    halves: list[dict[tuple, dict[str, list[float]]]] = [{}, {}]
-    once = 0
-    for shape in shapes:
-        by = trial.samples[shape]
-        if all(len(by[b]) >= 2 for b in trial.backends):
-            for i, half in enumerate(halves):
-                half[shape] = {b: by[b][i::2] for b in trial.backends}
-        else:
-            halves[once % 2][shape] = {b: by[b] for b in trial.backends}
-            once += 1
-    return halves
-
-
-def trial_cost(trial: Trial, chosen: Mapping[tuple, str], shapes: list[tuple]) -> float:
-    """Seconds the trial's calls on other backends took beyond the median of each shape's ``chosen`` backend."""
-    return sum(
-        count * (statistics.median(trial.samples[s][b]) - statistics.median(trial.samples[s][chosen[s]]))
-        for s in shapes
-        for b, count in trial.runs[s].items()
-        if b != chosen[s]
-    )
+def layer_entry(entry: str, layer: tuple) -> str:
+    """The key of one layer's own backend: ``"<entry> layer=<layer>"``."""
+    return f"{entry}{_LAYER}{layer}"
 
 
 def current_choices() -> dict[str, str]:
@@ -311,13 +241,13 @@ def _finish_if_done(entry: str, trial: Trial) -> None:
 
 
 def _finish(entry: str, trial: Trial) -> None:
-    """Decide the trial's backend and its shapes' own backends, log the evidence, remember them (and save
+    """Decide the trial's backend and its layers' own backends, log the evidence, remember them (and save
     them when the halves of the evidence agree)."""
     backends, default = trial.backends, trial.default
     paired = trial.paired()
     samples = {s: trial.samples[s] for s in paired}
-    outliers = outlier_backends(samples)
-    weighed = [s for s in paired if s not in outliers] or paired  # outlier shapes keep their own backend
+    layers = layer_backends(trial.counts, samples, trial.layers, backends)
+    weighed = [s for s in paired if trial.layers[s] not in layers] or paired  # those keep their own backend
     if paired:
         backend, totals = decide(trial.counts, {s: samples[s] for s in weighed}, backends, default)
         # Saved only when both halves of the evidence decide alike: else a busy machine may have misled it.
@@ -325,7 +255,7 @@ def _finish(entry: str, trial: Trial) -> None:
         stable = all(half and decide(trial.counts, half, backends, default)[0] == backend for half in halves)
     else:
         backend, totals, stable = default, {}, False
-    own = {s: b for s, b in outliers.items() if b != backend}
+    own = {layer: b for layer, b in layers.items() if b != backend}
     described = ", ".join(f"{name} {seconds * 1e3:.1f} ms" for name, seconds in totals.items())
     log.debug(
         "%s: %s (trial of %d calls in %d model passes, %d shapes timed on every backend, totals %s, the "
@@ -336,11 +266,11 @@ def _finish(entry: str, trial: Trial) -> None:
         trial.passes,
         len(paired),
         described or "none",
-        trial_cost(trial, {s: own.get(s, backend) for s in paired}, paired) * 1e3,
-        "".join(f"; shape {s}: {b} ({OUTLIER:g}x faster or more)" for s, b in own.items()),
+        trial_cost(trial, {s: own.get(trial.layers[s], backend) for s in paired}, paired) * 1e3,
+        "".join(f"; layer {layer}: {b} ({OUTLIER:g}x faster or more)" for layer, b in own.items()),
         "" if stable else "; not clear enough to save",
     )
-    choices = {entry: backend, **{shape_entry(entry, s): b for s, b in own.items()}}
+    choices = {entry: backend, **{layer_entry(entry, layer): b for layer, b in own.items()}}
     if stable:
         kernel_cache.save_choices(choices)
     _chosen.update(choices)

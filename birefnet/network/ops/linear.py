@@ -29,12 +29,12 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     if weight.dtype != x.dtype and not autocast:
         return F.linear(x, weight, bias)
     group = (str(x.dtype)[6:], str(weight.dtype)[6:], autocast)
-    shape = (x.numel() // x.shape[-1], *weight.shape, bias is not None)
+    layer = (*weight.shape, bias is not None)
     candidates = {
         "matmul": lambda: F.linear(x, weight, bias),
         "onednn": lambda: _onednn_linear(x, weight, bias),
     }
-    return run_chosen("linear", group, shape, "onednn", candidates)
+    return run_chosen("linear", group, layer, (x.numel() // x.shape[-1], *layer), "onednn", candidates)
 
 
 def _onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:

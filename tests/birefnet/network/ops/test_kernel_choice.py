@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from birefnet import BiRefNetError, load_model
-from birefnet.network.ops import kernel_cache, kernel_choice, pointwise
+from birefnet.network.ops import kernel_cache, kernel_choice, kernel_evidence, pointwise
 from birefnet.network.ops import linear as linear_module
 from birefnet.network.ops.linear import linear
 
@@ -62,12 +62,12 @@ def clock(monkeypatch):
     monkeypatch.setattr(kernel_choice, "_clock", fake)
     real_run = kernel_choice.run_chosen
 
-    def recording(op, group, shape, default, candidates):
+    def recording(op, group, layer, shape, default, candidates):
         wrapped = {
             name: (lambda name=name, run=run: fake.ran.append(name) or fake.timed(name, run)())
             for name, run in candidates.items()
         }
-        return real_run(op, group, shape, default, wrapped)
+        return real_run(op, group, layer, shape, default, wrapped)
 
     monkeypatch.setattr(linear_module, "run_chosen", recording)
     monkeypatch.setattr(pointwise, "run_chosen", recording)
@@ -318,11 +318,12 @@ def test_pointwise_convolution_backends_equal_conv2d(backend, monkeypatch):
 def test_an_operation_missing_from_the_kernel_list_is_refused():
     candidates = {"a": lambda: None, "b": lambda: None}
     with pytest.raises(ValueError, match="KERNEL_OPS"):
-        kernel_choice.run_chosen("new_op", (), ("k",), "a", candidates)
+        kernel_choice.run_chosen("new_op", (), ("k",), ("k",), "a", candidates)
     with pytest.raises(ValueError, match="KERNEL_OPS"):  # a backend added to a listed operation
         kernel_choice.run_chosen(
             "linear",
             (),
+            ("k",),
             ("k",),
             "onednn",
             {"matmul": lambda: None, "onednn": lambda: None, "new": lambda: None},
@@ -488,48 +489,65 @@ def test_an_eval_forward_of_the_model_is_one_pass(clock, fresh_tiny_model, caplo
     assert any(r.message.startswith("linear") and "in 2 model passes" in r.message for r in caplog.records)
 
 
-def test_a_shape_far_faster_on_the_other_backend_keeps_it_and_stays_out_of_the_totals(tmp_path, clock):
-    """Five shapes run a little faster on onednn, one (rows 150) 4x faster on matmul: counted in, that shape
-    alone would make matmul win in total; instead onednn is the operation's backend and rows 150 keeps matmul,
-    in this process and, from the cache file, in the next one."""
-    calls = _trial_calls(shapes=6, calls_per_shape=4)  # rows 100, 110, ..., 150
-    call = _shape_costs(
-        clock,
-        lambda rows, backend: (
-            {"onednn": 8.0, "matmul": 2.0}[backend]
-            if rows == 150
-            else {"onednn": 1.0, "matmul": 1.1}[backend]
-        ),
-    )
+# The weight shape (out, in, bias) of _layer_b's calls; _inputs' calls have (80, 48, True).
+LAYER_B = (32, 64, True)
+
+
+def _layer_b(rows):
+    """Inputs of one linear call of a second layer (LAYER_B) with ``rows`` tokens."""
+    return _inputs(rows=rows, features=LAYER_B[1], out=LAYER_B[0])
+
+
+def test_a_layer_far_faster_on_the_other_backend_keeps_it_for_every_token_count(tmp_path, clock):
+    """Layer A (rows 100-140) runs a little faster on onednn. Layer B's rows 150 runs 4x faster on matmul, its
+    rows 160 1.25x: counted in, layer B would make matmul win in total; instead onednn is the operation's
+    backend and layer B keeps matmul, at rows 160 too, and at a token count the trial never saw, in this process
+    and, from the cache file, in the next one. A layer the trial never saw uses the operation's backend."""
+    calls = ([_inputs(rows=100 + 10 * i) for i in range(5)] + [_layer_b(150), _layer_b(160)]) * 4
+    costs = {150: {"onednn": 8.0, "matmul": 2.0}, 160: {"onednn": 1.5, "matmul": 1.2}}
+    call = _shape_costs(clock, lambda rows, backend: costs.get(rows, {"onednn": 1.0, "matmul": 1.1})[backend])
     for _ in range(2):
         _one_pass(call, calls)
     entry = _fp32_linear_entry()
-    shape = kernel_choice.shape_entry(entry, (150, 80, 48, True))
-    assert kernel_choice.current_choices() == {entry: "onednn", shape: "matmul"}
+    layer = kernel_choice.layer_entry(entry, LAYER_B)
+    assert kernel_choice.current_choices() == {entry: "onednn", layer: "matmul"}
     saved = json.loads((tmp_path / "birefnet" / "kernels.json").read_text())[kernel_cache.machine_key()]
-    assert saved == {entry: "onednn", shape: "matmul"}
+    assert saved == {entry: "onednn", layer: "matmul"}
 
     for remembered in ("process", "file"):
         if remembered == "file":
             kernel_choice.forget()
         clock.ran.clear()
-        for x, weight, bias in calls[:6]:
+        for x, weight, bias in calls[:7]:
             call(x, weight, bias)
-        assert clock.ran == ["onednn"] * 5 + ["matmul"], remembered
-        x, weight, bias = _inputs(rows=999)  # a shape the trial never saw: the operation's backend
-        linear(x, weight, bias)
-        assert clock.ran[-1] == "onednn"
+        assert clock.ran == ["onednn"] * 5 + ["matmul"] * 2, remembered
+        for inputs, backend in ((_layer_b(999), "matmul"), (_inputs(rows=999), "onednn")):
+            linear(*inputs)  # a token count the trial never saw: the layer's backend
+            assert clock.ran[-1] == backend, remembered
+        linear(*_inputs(rows=999, features=16, out=8))  # a layer the trial never saw: the operation's backend
+        assert clock.ran[-1] == "onednn", remembered
+
+
+def test_a_layer_slower_in_total_on_its_outlier_backend_keeps_no_backend_of_its_own(clock):
+    """Layer B's rows 150 runs 4x faster on matmul, but its rows 160 runs 10x faster on onednn and weighs more:
+    layer B keeps no backend of its own and counts in the operation's totals (onednn)."""
+    calls = ([_inputs(rows=100 + 10 * i) for i in range(5)] + [_layer_b(150), _layer_b(160)]) * 4
+    costs = {150: {"onednn": 8.0, "matmul": 2.0}, 160: {"onednn": 1.0, "matmul": 10.0}}
+    call = _shape_costs(clock, lambda rows, backend: costs.get(rows, {"onednn": 1.0, "matmul": 1.1})[backend])
+    for _ in range(2):
+        _one_pass(call, calls)
+    assert kernel_choice.current_choices() == {_fp32_linear_entry(): "onednn"}
 
 
 @pytest.mark.parametrize(
     ("matmul_costs", "own"), [((2.0, 4.0), True), ((2.0, 5.0), False), ((5.0, 5.0), False)]
 )
-def test_a_shape_keeps_its_own_backend_only_when_every_call_was_far_faster(clock, matmul_costs, own):
-    """Rows 150 costs 9 s per onednn call; its two timed matmul calls cost ``matmul_costs``: only when the slower
-    of them is still OUTLIER (2x) times faster than onednn's fastest (4 s: 2.25x; 5 s: 1.8x) does the shape
-    keep matmul. Otherwise it
-    counts in the totals, and makes matmul the operation's backend."""
-    assert kernel_choice.OUTLIER == 2.0
+def test_a_layer_keeps_its_own_backend_only_when_every_call_was_far_faster(clock, matmul_costs, own):
+    """Layer B (rows 150, its only shape) costs 9 s per onednn call; its two timed matmul calls cost
+    ``matmul_costs``: only when the slower of them is still OUTLIER (2x) times faster than onednn's fastest (4 s:
+    2.25x; 5 s: 1.8x) does the layer keep matmul. Otherwise it counts in the totals, and makes matmul the
+    operation's backend."""
+    assert kernel_evidence.OUTLIER == 2.0
     matmul_calls = []
 
     def costs(rows, backend):
@@ -542,9 +560,9 @@ def test_a_shape_keeps_its_own_backend_only_when_every_call_was_far_faster(clock
 
     call = _shape_costs(clock, costs)
     for _ in range(2):
-        _one_pass(call, _trial_calls(shapes=6, calls_per_shape=3))
+        _one_pass(call, ([_inputs(rows=100 + 10 * i) for i in range(5)] + [_layer_b(150)]) * 3)
     assert len(matmul_calls) == 3
     entry = _fp32_linear_entry()
-    shape = kernel_choice.shape_entry(entry, (150, 80, 48, True))
-    expected = {entry: "onednn", shape: "matmul"} if own else {entry: "matmul"}
+    layer = kernel_choice.layer_entry(entry, LAYER_B)
+    expected = {entry: "onednn", layer: "matmul"} if own else {entry: "matmul"}
     assert kernel_choice.current_choices() == expected
