@@ -118,8 +118,8 @@ def window_layout(h: int, w: int, window: int, shift: int, device: torch.device)
         full_mask = shifted_window_mask(hp, wp, window, shift, device)
         masked = full_mask.flatten(1).ne(0).any(1)
     patterns, pattern = torch.unique(gather.ne(h * w), dim=0, return_inverse=True)  # [P, T] real slots
-    kind, order = torch.sort(masked.long() * len(patterns) + pattern, stable=True)  # plain first, by pattern
-    kinds, counts = torch.unique_consecutive(kind, return_counts=True)
+    keys, order = torch.sort(masked.long() * len(patterns) + pattern, stable=True)  # plain first, by pattern
+    kinds, counts = torch.unique_consecutive(keys, return_counts=True)
     plain = int((~masked).sum())
     mask = full_mask[order[plain:]] if shift else None
     runs, start = [], 0
