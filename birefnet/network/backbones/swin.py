@@ -65,8 +65,9 @@ def window_partition(x: torch.Tensor, window: int) -> torch.Tensor:
     return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, window * window, c)
 
 
-def shifted_window_mask(h: int, w: int, window: int, shift: int, device: torch.device) -> torch.Tensor:
-    """Additive attention mask ``[nW, w*w, w*w]`` (0 or -100) for shifted windows on a padded grid."""
+def shifted_window_regions(h: int, w: int, window: int, shift: int, device: torch.device) -> torch.Tensor:
+    """Region label ``[nW, w*w]`` of every slot of every window of a padded ``h x w`` grid shifted by ``shift``
+    (slots of one window in different regions do not attend to each other)."""
     region = torch.zeros(h, w, device=device)
     label = 0
     bounds = ((0, -window), (-window, -shift), (-shift, None))
@@ -74,9 +75,18 @@ def shifted_window_mask(h: int, w: int, window: int, shift: int, device: torch.d
         for xs in bounds:
             region[slice(*ys), slice(*xs)] = label
             label += 1
-    ids = window_partition(region.view(1, h, w, 1), window).squeeze(-1)  # [nW, w*w]
-    differ = ids[:, None, :] != ids[:, :, None]
-    return torch.zeros(differ.shape, device=device).masked_fill(differ, -100.0)
+    return window_partition(region.view(1, h, w, 1), window).squeeze(-1)
+
+
+def region_mask(regions: torch.Tensor) -> torch.Tensor:
+    """Additive attention mask ``[nW, T, T]`` (0 or -100) from the region labels ``[nW, T]`` of windows' slots."""
+    differ = regions[:, None, :] != regions[:, :, None]
+    return torch.zeros(differ.shape, device=regions.device).masked_fill(differ, -100.0)
+
+
+def shifted_window_mask(h: int, w: int, window: int, shift: int, device: torch.device) -> torch.Tensor:
+    """Additive attention mask ``[nW, w*w, w*w]`` (0 or -100) for shifted windows on a padded grid."""
+    return region_mask(shifted_window_regions(h, w, window, shift, device))
 
 
 class WindowRun(NamedTuple):
@@ -113,18 +123,23 @@ def window_layout(h: int, w: int, window: int, shift: int, device: torch.device)
     index = rows[:, None] * w + cols[None, :]
     index = torch.where((rows[:, None] < h) & (cols[None, :] < w), index, torch.full_like(index, h * w))
     gather = window_partition(index.view(1, hp, wp, 1), window).view(-1, window * window)  # [nW, T]
+    # A window's real slots are its real rows times its real columns: few patterns, found per window row/column.
+    row_patterns, row_kind = torch.unique((rows < h).view(-1, window), dim=0, return_inverse=True)
+    col_patterns, col_kind = torch.unique((cols < w).view(-1, window), dim=0, return_inverse=True)
+    patterns = len(row_patterns) * len(col_patterns)
+    pattern = (row_kind[:, None] * len(col_patterns) + col_kind[None, :]).view(-1)  # [nW], windows row-major
     masked = torch.zeros(gather.shape[0], dtype=torch.bool, device=device)
     if shift:
-        full_mask = shifted_window_mask(hp, wp, window, shift, device)
-        masked = full_mask.flatten(1).ne(0).any(1)
-    patterns, pattern = torch.unique(gather.ne(h * w), dim=0, return_inverse=True)  # [P, T] real slots
-    keys, order = torch.sort(masked.long() * len(patterns) + pattern, stable=True)  # plain first, by pattern
+        regions = shifted_window_regions(hp, wp, window, shift, device)  # [nW, T]
+        masked = regions.ne(regions[:, :1]).any(1)
+    keys, order = torch.sort(masked.long() * patterns + pattern, stable=True)  # plain first, by pattern
     kinds, counts = torch.unique_consecutive(keys, return_counts=True)
     plain = int((~masked).sum())
-    mask = full_mask[order[plain:]] if shift else None
+    mask = region_mask(regions[order[plain:]]) if shift else None  # only the windows that need one
     runs, start = [], 0
     for kind, count in zip(kinds.tolist(), counts.tolist(), strict=True):
-        real = patterns[kind % len(patterns)]
+        row, col = divmod(kind % patterns, len(col_patterns))
+        real = (row_patterns[row][:, None] & col_patterns[col][None, :]).view(-1)  # [T]
         queries = None if bool(real.all()) else real.nonzero().squeeze(1)
         runs.append(WindowRun(start, start + count, queries))
         start += count
