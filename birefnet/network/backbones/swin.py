@@ -120,12 +120,13 @@ def window_layout(h: int, w: int, window: int, shift: int, device: torch.device)
     hp, wp = h + (-h) % window, w + (-w) % window
     rows = (torch.arange(hp, device=device) + shift) % hp  # rolled row i reads padded row i + shift
     cols = (torch.arange(wp, device=device) + shift) % wp
+    real_rows, real_cols = rows < h, cols < w
     index = rows[:, None] * w + cols[None, :]
-    index = torch.where((rows[:, None] < h) & (cols[None, :] < w), index, torch.full_like(index, h * w))
+    index = torch.where(real_rows[:, None] & real_cols[None, :], index, torch.full_like(index, h * w))
     gather = window_partition(index.view(1, hp, wp, 1), window).view(-1, window * window)  # [nW, T]
     # A window's real slots are its real rows times its real columns: few patterns, found per window row/column.
-    row_patterns, row_kind = torch.unique((rows < h).view(-1, window), dim=0, return_inverse=True)
-    col_patterns, col_kind = torch.unique((cols < w).view(-1, window), dim=0, return_inverse=True)
+    row_patterns, row_kind = torch.unique(real_rows.view(-1, window), dim=0, return_inverse=True)
+    col_patterns, col_kind = torch.unique(real_cols.view(-1, window), dim=0, return_inverse=True)
     patterns = len(row_patterns) * len(col_patterns)
     pattern = (row_kind[:, None] * len(col_patterns) + col_kind[None, :]).view(-1)  # [nW], windows row-major
     masked = torch.zeros(gather.shape[0], dtype=torch.bool, device=device)

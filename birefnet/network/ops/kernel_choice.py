@@ -103,7 +103,7 @@ def run_chosen(
     op: str,
     group: tuple,
     layer: tuple,
-    shape: tuple,
+    size: tuple,
     default: str,
     candidates: Mapping[str, Callable[[], T]],
 ) -> T:
@@ -113,8 +113,8 @@ def run_chosen(
     group: what else decides the backend besides the operation and thread count: dtypes, autocast.
     layer: what one layer's calls share whatever the input size (its weight shape): a layer may keep a
         backend of its own.
-    shape: the exact call shape, the layer's included (calls of one shape are compared with each other
-        during the trial).
+    size: what varies with the input (token or position counts); the call shape is ``(*size, *layer)``
+        (calls of one shape are compared with each other during the trial).
     default: one of the backends, used while tracing and on near ties.
     candidates: ``{backend: run}`` in ``KERNEL_OPS[op]`` order; each ``run()`` computes the real call.
     """
@@ -125,6 +125,7 @@ def run_chosen(
     if backend is not None:
         return candidates[backend]()
     entry = _entry(op, group)
+    shape = (*size, *layer)
     trial = _trials.setdefault(entry, Trial(backends, default))
     trial.in_pass = trial.in_pass or _pass_depth > 0
     count = trial.counts.get(shape, 0)

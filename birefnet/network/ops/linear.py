@@ -34,7 +34,7 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
         "matmul": lambda: F.linear(x, weight, bias),
         "onednn": lambda: _onednn_linear(x, weight, bias),
     }
-    return run_chosen("linear", group, layer, (x.numel() // x.shape[-1], *layer), "onednn", candidates)
+    return run_chosen("linear", group, layer, (x.numel() // x.shape[-1],), "onednn", candidates)
 
 
 def _onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:

@@ -29,8 +29,8 @@ def channel_matmul(columns: torch.Tensor, kernel: torch.Tensor, op: str) -> torc
         "onednn": lambda: F.conv2d(columns.unsqueeze(2), kernel[:, :, None, None]).squeeze(2),
     }
     group = (str(columns.dtype)[6:],)
-    layer = tuple(kernel.shape)
-    return run_chosen(op, group, layer, (*columns.shape, kernel.shape[0]), "onednn", candidates)
+    size = (columns.shape[0], columns.shape[2])  # images, positions
+    return run_chosen(op, group, tuple(kernel.shape), size, "onednn", candidates)
 
 
 def pointwise_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:

@@ -62,12 +62,12 @@ def clock(monkeypatch):
     monkeypatch.setattr(kernel_choice, "_clock", fake)
     real_run = kernel_choice.run_chosen
 
-    def recording(op, group, layer, shape, default, candidates):
+    def recording(op, group, layer, size, default, candidates):
         wrapped = {
             name: (lambda name=name, run=run: fake.ran.append(name) or fake.timed(name, run)())
             for name, run in candidates.items()
         }
-        return real_run(op, group, layer, shape, default, wrapped)
+        return real_run(op, group, layer, size, default, wrapped)
 
     monkeypatch.setattr(linear_module, "run_chosen", recording)
     monkeypatch.setattr(pointwise, "run_chosen", recording)
@@ -318,13 +318,13 @@ def test_pointwise_convolution_backends_equal_conv2d(backend, monkeypatch):
 def test_an_operation_missing_from_the_kernel_list_is_refused():
     candidates = {"a": lambda: None, "b": lambda: None}
     with pytest.raises(ValueError, match="KERNEL_OPS"):
-        kernel_choice.run_chosen("new_op", (), ("k",), ("k",), "a", candidates)
+        kernel_choice.run_chosen("new_op", (), ("k",), (1,), "a", candidates)
     with pytest.raises(ValueError, match="KERNEL_OPS"):  # a backend added to a listed operation
         kernel_choice.run_chosen(
             "linear",
             (),
             ("k",),
-            ("k",),
+            (1,),
             "onednn",
             {"matmul": lambda: None, "onednn": lambda: None, "new": lambda: None},
         )
@@ -498,12 +498,19 @@ def _layer_b(rows):
     return _inputs(rows=rows, features=LAYER_B[1], out=LAYER_B[0])
 
 
+def _two_layer_calls(layer_b_rows, rounds):
+    """``rounds`` times: layer A at rows 100, 110, ..., 140, then layer B at each of ``layer_b_rows``."""
+    return (
+        [_inputs(rows=100 + 10 * i) for i in range(5)] + [_layer_b(rows) for rows in layer_b_rows]
+    ) * rounds
+
+
 def test_a_layer_far_faster_on_the_other_backend_keeps_it_for_every_token_count(tmp_path, clock):
     """Layer A (rows 100-140) runs a little faster on onednn. Layer B's rows 150 runs 4x faster on matmul, its
     rows 160 1.25x: counted in, layer B would make matmul win in total; instead onednn is the operation's
     backend and layer B keeps matmul, at rows 160 too, and at a token count the trial never saw, in this process
     and, from the cache file, in the next one. A layer the trial never saw uses the operation's backend."""
-    calls = ([_inputs(rows=100 + 10 * i) for i in range(5)] + [_layer_b(150), _layer_b(160)]) * 4
+    calls = _two_layer_calls((150, 160), rounds=4)
     costs = {150: {"onednn": 8.0, "matmul": 2.0}, 160: {"onednn": 1.5, "matmul": 1.2}}
     call = _shape_costs(clock, lambda rows, backend: costs.get(rows, {"onednn": 1.0, "matmul": 1.1})[backend])
     for _ in range(2):
@@ -531,7 +538,7 @@ def test_a_layer_far_faster_on_the_other_backend_keeps_it_for_every_token_count(
 def test_a_layer_slower_in_total_on_its_outlier_backend_keeps_no_backend_of_its_own(clock):
     """Layer B's rows 150 runs 4x faster on matmul, but its rows 160 runs 10x faster on onednn and weighs more:
     layer B keeps no backend of its own and counts in the operation's totals (onednn)."""
-    calls = ([_inputs(rows=100 + 10 * i) for i in range(5)] + [_layer_b(150), _layer_b(160)]) * 4
+    calls = _two_layer_calls((150, 160), rounds=4)
     costs = {150: {"onednn": 8.0, "matmul": 2.0}, 160: {"onednn": 1.0, "matmul": 10.0}}
     call = _shape_costs(clock, lambda rows, backend: costs.get(rows, {"onednn": 1.0, "matmul": 1.1})[backend])
     for _ in range(2):
@@ -560,7 +567,7 @@ def test_a_layer_keeps_its_own_backend_only_when_every_call_was_far_faster(clock
 
     call = _shape_costs(clock, costs)
     for _ in range(2):
-        _one_pass(call, ([_inputs(rows=100 + 10 * i) for i in range(5)] + [_layer_b(150)]) * 3)
+        _one_pass(call, _two_layer_calls((150,), rounds=3))
     assert len(matmul_calls) == 3
     entry = _fp32_linear_entry()
     layer = kernel_choice.layer_entry(entry, LAYER_B)
