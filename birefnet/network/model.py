@@ -95,8 +95,7 @@ class BiRefNet(nn.Module):
         Returns ``[x1, x2, x3, x4]`` with ``2 * C_i`` channels at strides 4, 8, 16, 32.
         """
         h, w = x.shape[2:]
-        full = self.bb(x)
-        half = self.bb(resize(x, (h // 2, w // 2)))
+        full, half = self.bb.forward_images([x, resize(x, (h // 2, w // 2))])
         return [torch.cat((f, resize(g, f.shape[2:])), dim=1) for f, g in zip(full, half, strict=True)]
 
     @staticmethod

@@ -6,7 +6,8 @@ from torch import nn
 
 from .drop_path import DropPath, drop_path_rates
 from .pvt_v2 import PVT_V2_CONFIGS, PvtV2Config, PyramidVisionTransformerV2
-from .swin import SWIN_CONFIGS, SwinConfig, SwinTransformer, relative_position_index
+from .swin import SWIN_CONFIGS, SwinConfig, SwinTransformer
+from .swin_windows import relative_position_index
 
 BACKBONES: tuple[str, ...] = tuple(SWIN_CONFIGS) + tuple(PVT_V2_CONFIGS)
 

@@ -6,6 +6,7 @@ Parameter names follow the released BiRefNet checkpoints under ``bb.``: ``patch_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -178,3 +179,7 @@ class PyramidVisionTransformerV2(nn.Module):
             x = tokens_to_map(tokens, h, w)
             outs.append(x)
         return outs
+
+    def forward_images(self, images: Sequence[torch.Tensor]) -> list[list[torch.Tensor]]:
+        """The four feature maps of each of several images ``[N, 3, H_k, W_k]``, one image after another."""
+        return [self(x) for x in images]

@@ -6,8 +6,8 @@ Parameter names follow the released BiRefNet checkpoints under ``bb.``: ``patch_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +16,7 @@ from torch import nn
 from ..ops.activation import GELU
 from ..ops.linear import Linear
 from .drop_path import DropPath, drop_path_rates
+from .swin_windows import WindowLayout, joint_window_layout, relative_position_index
 
 # Upper bound on the elements of one chunk's attention bias / q, k, v and MLP hidden layer (4M floats = 16 MiB in
 # fp32). Kept under glibc's largest heap threshold (32 MiB): a block at or above it is mapped fresh from the OS
@@ -44,107 +45,6 @@ SWIN_CONFIGS: dict[str, SwinConfig] = {
     "swin_v1_b": SwinConfig(128, (2, 2, 18, 2), (4, 8, 16, 32), 12),
     "swin_v1_l": SwinConfig(192, (2, 2, 18, 2), (6, 12, 24, 48), 12),
 }
-
-
-def relative_position_index(window: int) -> torch.Tensor:
-    """Index into the relative position bias table for a square window, int64 ``[w*w, w*w]``."""
-    # Built on the CPU explicitly: cheap, and it keeps a model built under torch.device("meta") light.
-    ys, xs = torch.meshgrid(
-        torch.arange(window, device="cpu"), torch.arange(window, device="cpu"), indexing="ij"
-    )
-    ys, xs = ys.flatten(), xs.flatten()
-    dy = ys[:, None] - ys[None, :] + (window - 1)
-    dx = xs[:, None] - xs[None, :] + (window - 1)
-    return dy * (2 * window - 1) + dx
-
-
-def window_partition(x: torch.Tensor, window: int) -> torch.Tensor:
-    """``[N, H, W, C]`` (H, W multiples of ``window``) -> ``[N * nW, window*window, C]``."""
-    n, h, w, c = x.shape
-    x = x.view(n, h // window, window, w // window, window, c)
-    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, window * window, c)
-
-
-def shifted_window_regions(h: int, w: int, window: int, shift: int, device: torch.device) -> torch.Tensor:
-    """Region label ``[nW, w*w]`` of every slot of every window of a padded ``h x w`` grid shifted by ``shift``
-    (slots of one window in different regions do not attend to each other)."""
-    region = torch.zeros(h, w, device=device)
-    label = 0
-    bounds = ((0, -window), (-window, -shift), (-shift, None))
-    for ys in bounds:
-        for xs in bounds:
-            region[slice(*ys), slice(*xs)] = label
-            label += 1
-    return window_partition(region.view(1, h, w, 1), window).squeeze(-1)
-
-
-def region_mask(regions: torch.Tensor) -> torch.Tensor:
-    """Additive attention mask ``[nW, T, T]`` (0 or -100) from the region labels ``[nW, T]`` of windows' slots."""
-    differ = regions[:, None, :] != regions[:, :, None]
-    return torch.zeros(differ.shape, device=regions.device).masked_fill(differ, -100.0)
-
-
-def shifted_window_mask(h: int, w: int, window: int, shift: int, device: torch.device) -> torch.Tensor:
-    """Additive attention mask ``[nW, w*w, w*w]`` (0 or -100) for shifted windows on a padded grid."""
-    return region_mask(shifted_window_regions(h, w, window, shift, device))
-
-
-class WindowRun(NamedTuple):
-    """Consecutive windows of a :class:`WindowLayout` whose real tokens sit in the same slots."""
-
-    start: int  # first window (layout order)
-    stop: int  # one past the last; a run lies wholly before or wholly after ``plain``
-    queries: torch.Tensor | None  # [Tq] int64 slots holding real tokens, ascending; None: every slot is real
-
-
-class WindowLayout(NamedTuple):
-    """Where every token of an ``h x w`` map goes when the map is zero-padded to whole windows, cyclically
-    shifted by ``-shift`` and cut into windows (tokens row-major inside a window).
-
-    The windows that the shifted-window mask leaves alone (all but the last row and column of windows) come
-    first, so attention needs the mask only for the ``nW - plain`` windows after them. Within both parts the
-    windows are grouped into runs by where their padding slots are (a few kinds: none, right, bottom, corner;
-    with a shift the padding band may straddle two window rows or columns), so attention can skip the queries
-    of padding slots, whose outputs are dropped."""
-
-    gather: torch.Tensor  # [nW * T] token index per window slot; h*w marks a zero padding token
-    order: torch.Tensor  # [nW] row-major index of the window at each position
-    plain: int  # leading windows without a mask
-    padded: bool
-    mask: torch.Tensor | None  # [nW - plain, T, T] additive mask of the masked windows, None without a shift
-    runs: tuple[WindowRun, ...]  # the windows in order, in runs of one padding pattern
-
-
-def window_layout(h: int, w: int, window: int, shift: int, device: torch.device) -> WindowLayout:
-    """The :class:`WindowLayout` of an ``h x w`` map (one gather replaces pad + roll + partition)."""
-    hp, wp = h + (-h) % window, w + (-w) % window
-    rows = (torch.arange(hp, device=device) + shift) % hp  # rolled row i reads padded row i + shift
-    cols = (torch.arange(wp, device=device) + shift) % wp
-    real_rows, real_cols = rows < h, cols < w
-    index = rows[:, None] * w + cols[None, :]
-    index = torch.where(real_rows[:, None] & real_cols[None, :], index, torch.full_like(index, h * w))
-    gather = window_partition(index.view(1, hp, wp, 1), window).view(-1, window * window)  # [nW, T]
-    # A window's real slots are its real rows times its real columns: few patterns, found per window row/column.
-    row_patterns, row_kind = torch.unique(real_rows.view(-1, window), dim=0, return_inverse=True)
-    col_patterns, col_kind = torch.unique(real_cols.view(-1, window), dim=0, return_inverse=True)
-    patterns = len(row_patterns) * len(col_patterns)
-    pattern = (row_kind[:, None] * len(col_patterns) + col_kind[None, :]).view(-1)  # [nW], windows row-major
-    masked = torch.zeros(gather.shape[0], dtype=torch.bool, device=device)
-    if shift:
-        regions = shifted_window_regions(hp, wp, window, shift, device)  # [nW, T]
-        masked = regions.ne(regions[:, :1]).any(1)
-    keys, order = torch.sort(masked.long() * patterns + pattern, stable=True)  # plain first, by pattern
-    kinds, counts = torch.unique_consecutive(keys, return_counts=True)
-    plain = int((~masked).sum())
-    mask = region_mask(regions[order[plain:]]) if shift else None  # only the windows that need one
-    runs, start = [], 0
-    for kind, count in zip(kinds.tolist(), counts.tolist(), strict=True):
-        row, col = divmod(kind % patterns, len(col_patterns))
-        real = (row_patterns[row][:, None] & col_patterns[col][None, :]).view(-1)  # [T]
-        queries = None if bool(real.all()) else real.nonzero().squeeze(1)
-        runs.append(WindowRun(start, start + count, queries))
-        start += count
-    return WindowLayout(gather[order].reshape(-1), order, plain, hp != h or wp != w, mask, tuple(runs))
 
 
 class Mlp(nn.Module):
@@ -219,8 +119,8 @@ class WindowAttention(nn.Module):
                 part = qkv.index_select(1, index).view(n * (stop - start), tokens, 3, heads, head_dim)
                 q, k, v = part.permute(2, 0, 3, 1, 4).unbind(0)  # [N*w, heads, T, d]
                 attn_bias = run_bias
-                if start >= layout.plain:
-                    mask = layout.mask[start - layout.plain : stop - layout.plain]  # [w, T, T]
+                if run.mask is not None:
+                    mask = run.mask[start - run.start : stop - run.start]  # [w, T, T]
                     if queries is not None:
                         mask = mask.index_select(1, queries)
                     attn_bias = run_bias + mask.to(qkv.dtype).unsqueeze(1)  # [w, heads, Tq, T]
@@ -267,14 +167,19 @@ class PatchMerging(nn.Module):
         self.reduction = Linear(4 * dim, 2 * dim, bias=False)
         self.norm = nn.LayerNorm(4 * dim)
 
-    def forward(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
-        """``[N, H*W, C]`` -> ``[N, ceil(H/2)*ceil(W/2), 2C]``."""
-        n, _, c = x.shape
-        x = x.view(n, h, w, c)
-        if h % 2 or w % 2:
-            x = F.pad(x, (0, 0, 0, w % 2, 0, h % 2))
-        x = torch.cat((x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]), dim=-1)
-        return self.reduction(self.norm(x.view(n, -1, 4 * c)))
+    def forward(self, x: torch.Tensor, sizes: Sequence[tuple[int, int]]) -> torch.Tensor:
+        """Tokens of maps of ``sizes`` (``(H, W)`` each), concatenated: ``[N, sum H*W, C]`` ->
+        ``[N, sum ceil(H/2)*ceil(W/2), 2C]``, map by map."""
+        merged = []
+        for (h, w), part in zip(sizes, x.split([h * w for h, w in sizes], dim=1), strict=True):
+            n, _, c = part.shape
+            part = part.reshape(n, h, w, c)
+            if h % 2 or w % 2:
+                part = F.pad(part, (0, 0, 0, w % 2, 0, h % 2))
+            quads = (part[:, 0::2, 0::2], part[:, 1::2, 0::2], part[:, 0::2, 1::2], part[:, 1::2, 1::2])
+            merged.append(torch.cat(quads, dim=-1).view(n, -1, 4 * c))
+        x = merged[0] if len(merged) == 1 else torch.cat(merged, dim=1)
+        return self.reduction(self.norm(x))
 
 
 class SwinStage(nn.Module):
@@ -289,14 +194,20 @@ class SwinStage(nn.Module):
         )
         self.downsample = PatchMerging(dim) if downsample else None
 
-    def forward(self, x: torch.Tensor, h: int, w: int) -> tuple[torch.Tensor, torch.Tensor, int, int]:
-        """Returns (stage output ``[N, H*W, C]``, input of the next stage, its height, its width)."""
-        layouts = {shift: window_layout(h, w, self.window, shift, x.device) for shift in (0, self.shift)}
+    def forward(
+        self, x: torch.Tensor, sizes: tuple[tuple[int, int], ...]
+    ) -> tuple[torch.Tensor, torch.Tensor, tuple[tuple[int, int], ...]]:
+        """x: tokens of maps of ``sizes`` (``(H, W)`` each), concatenated ``[N, sum H*W, C]``.
+
+        Returns (stage output ``[N, sum H*W, C]``, input of the next stage, the next stage's map sizes)."""
+        layouts = {
+            shift: joint_window_layout(sizes, self.window, shift, x.device) for shift in (0, self.shift)
+        }
         for block in self.blocks:
             x = block(x, layouts[block.shift])
         if self.downsample is None:
-            return x, x, h, w
-        return x, self.downsample(x, h, w), (h + 1) // 2, (w + 1) // 2
+            return x, x, sizes
+        return x, self.downsample(x, sizes), tuple(((h + 1) // 2, (w + 1) // 2) for h, w in sizes)
 
 
 class PatchEmbed(nn.Module):
@@ -342,13 +253,26 @@ class SwinTransformer(nn.Module):
             block.drop_path.drop_prob = prob
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        x = self.patch_embed(x)
-        h, w = x.shape[-2:]
-        x = self.patch_embed.norm(x.flatten(2).transpose(1, 2))
-        outs = []
+        return self.forward_images([x])[0]
+
+    def forward_images(self, images: Sequence[torch.Tensor]) -> list[list[torch.Tensor]]:
+        """The four feature maps of each of several images ``[N, 3, H_k, W_k]`` (one N, any sizes).
+
+        The images go through the encoder together: their tokens are concatenated, so every per-token layer
+        (norms, q/k/v, projections, MLPs, patch merging) runs once on all of them, in larger and faster GEMMs
+        (BiRefNet encodes an image and its half-size copy: at 512 px, Swin-L's stage 3 and 4 layers then run
+        on 1280 and 320 tokens instead of 1024 + 256 and 256 + 64). Windows never mix two images, so each
+        image's features equal those of encoding it alone (up to GEMM rounding)."""
+        maps = [self.patch_embed(x) for x in images]  # [N, C, H_k, W_k]
+        sizes = tuple((m.shape[2], m.shape[3]) for m in maps)
+        tokens = [m.flatten(2).transpose(1, 2) for m in maps]
+        x = self.patch_embed.norm(tokens[0] if len(tokens) == 1 else torch.cat(tokens, dim=1))
+        pyramids: list[list[torch.Tensor]] = [[] for _ in images]
         for i, stage in enumerate(self.layers):
-            out, x, next_h, next_w = stage(x, h, w)
+            out, x, next_sizes = stage(x, sizes)
             out = getattr(self, f"norm{i}")(out)
-            outs.append(out.view(-1, h, w, self.channels[i]).permute(0, 3, 1, 2).contiguous())
-            h, w = next_h, next_w
-        return outs
+            parts = out.split([h * w for h, w in sizes], dim=1)
+            for pyramid, (h, w), part in zip(pyramids, sizes, parts, strict=True):
+                pyramid.append(part.reshape(-1, h, w, self.channels[i]).permute(0, 3, 1, 2).contiguous())
+            sizes = next_sizes
+        return pyramids

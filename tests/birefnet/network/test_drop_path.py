@@ -15,7 +15,8 @@ from torch import nn
 from birefnet import BiRefNet
 from birefnet.network.backbones import DropPath
 from birefnet.network.backbones.pvt_v2 import PvtBlock
-from birefnet.network.backbones.swin import SwinBlock, window_layout
+from birefnet.network.backbones.swin import SwinBlock
+from birefnet.network.backbones.swin_windows import window_layout
 from training.presets import default_drop_path_rate
 
 

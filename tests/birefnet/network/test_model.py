@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from testdata import PARITY_DIR
 
 from birefnet import BiRefNet, BiRefNetError, TrainOutput
-from birefnet.network.backbones.swin import relative_position_index, shifted_window_mask
+from birefnet.network.backbones.swin_windows import relative_position_index, shifted_window_mask
 from birefnet.network.patches import image_to_patches
 
 BACKBONES = [
@@ -150,7 +150,7 @@ def test_two_3x3_convolutions_as_one_5x5_equal_the_direct_pair(h, w, with_bias):
 
 @pytest.mark.parametrize("h,w,window,shift", [(8, 8, 4, 2), (5, 7, 3, 1), (8, 8, 12, 6), (2, 9, 7, 0)])
 def test_window_layout_equals_pad_roll_partition(h, w, window, shift):
-    from birefnet.network.backbones.swin import window_layout
+    from birefnet.network.backbones.swin_windows import window_layout
 
     n, c = 2, 3
     x = torch.randn(n, h * w, c)
@@ -169,12 +169,14 @@ def test_window_layout_equals_pad_roll_partition(h, w, window, shift):
     real = layout.gather[layout.gather < h * w]
     assert torch.equal(real.sort().values, torch.arange(h * w))  # every token in exactly one window slot
     assert layout.padded == (hp != h or wp != w)
-    assert (layout.mask is None) == (shift == 0)
-    if shift:
-        full_mask = shifted_window_mask(hp, wp, window, shift, torch.device("cpu"))[layout.order]
-        assert not full_mask[: layout.plain].any()  # the leading windows need no mask
-        assert torch.equal(layout.mask, full_mask[layout.plain :])
-        assert layout.mask.flatten(1).ne(0).any(1).all()
+    assert all(run.mask is None for run in layout.runs) == (shift == 0)
+    full_mask = shifted_window_mask(hp, wp, window, shift, torch.device("cpu"))[layout.order]
+    for run in layout.runs:  # each run carries exactly its windows' masks, and only windows that need one
+        if run.mask is None:
+            assert not full_mask[run.start : run.stop].any()
+        else:
+            assert torch.equal(run.mask, full_mask[run.start : run.stop])
+            assert run.mask.flatten(1).ne(0).any(1).all()
 
 
 @pytest.mark.slow

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from birefnet.network.backbones import swin
-from birefnet.network.backbones.swin import SwinBlock, window_layout
+from birefnet.network.backbones.swin import SwinBlock
+from birefnet.network.backbones.swin_windows import window_layout
 
 
 @pytest.mark.parametrize("shift", [0, 2])

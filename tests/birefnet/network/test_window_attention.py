@@ -9,7 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from birefnet.network.backbones.swin import WindowAttention, shifted_window_mask, window_layout
+from birefnet.network.backbones.swin import WindowAttention
+from birefnet.network.backbones.swin_windows import joint_window_layout, shifted_window_mask, window_layout
 
 
 def reference_attention(attn: WindowAttention, x: torch.Tensor, h: int, w: int, shift: int) -> torch.Tensor:
@@ -90,7 +91,6 @@ def test_padded_windows_attend_from_their_real_slots_only():
     assert [run.start for run in layout.runs[1:]] == [run.stop for run in layout.runs[:-1]]
     assert layout.runs[0].start == 0 and layout.runs[-1].stop == slots.shape[0] == 12
     for run in layout.runs:
-        assert run.stop <= layout.plain or run.start >= layout.plain  # no run mixes masked and plain windows
         real = slots[run.start : run.stop]
         assert (real == real[0]).all()
         if run.queries is None:
@@ -122,3 +122,32 @@ def test_only_inference_skips_the_queries_of_padding_slots(monkeypatch):
     query_counts.clear()
     attn(x, layout)
     assert set(query_counts) == {16}
+
+
+@pytest.mark.parametrize("shift", [0, 2])
+@pytest.mark.parametrize("grad", [False, True])
+def test_maps_attended_together_equal_each_map_alone(shift, grad):
+    """Two maps' tokens concatenated (10 x 13 then 7 x 7) in one joint layout: each map's outputs (and the
+    input gradients) equal the reference on that map alone; no window mixes the two maps."""
+    attn = _attention(shift)
+    sizes = [(10, 13), (7, 7)]
+    parts = [torch.randn(2, h * w, 16) for h, w in sizes]
+
+    def each_alone(inputs):
+        return torch.cat(
+            [reference_attention(attn, t, h, w, shift) for t, (h, w) in zip(inputs, sizes, strict=True)], 1
+        )
+
+    x = torch.cat(parts, dim=1).requires_grad_(grad)
+    layout = joint_window_layout(sizes, 4, shift, x.device)
+    assert layout.gather.max() == 10 * 13 + 7 * 7  # one zero padding token after both maps
+    with torch.set_grad_enabled(grad):
+        got = attn(x, layout)
+        expected = each_alone(parts)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+    if grad:
+        target = torch.randn_like(got)
+        (got_grad,) = torch.autograd.grad((got * target).sum(), x)
+        inputs = [t.clone().requires_grad_() for t in parts]
+        expected_grad = torch.cat(torch.autograd.grad((each_alone(inputs) * target).sum(), inputs), dim=1)
+        torch.testing.assert_close(got_grad, expected_grad, atol=1e-4, rtol=1e-4)
