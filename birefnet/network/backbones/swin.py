@@ -87,7 +87,8 @@ class WindowAttention(nn.Module):
         return table.index_select(1, self.relative_position_index.view(-1)).view(self.num_heads, n, n)
 
     def forward(self, x: torch.Tensor, layout: WindowLayout) -> torch.Tensor:
-        """x: normalised tokens ``[N, H*W, C]`` -> attention output ``[N, H*W, C]`` (after ``proj``).
+        """x: normalised tokens ``[N, L, C]`` of the layout's maps (``L = sum H*W``, map after map) -> attention
+        output ``[N, L, C]`` (after ``proj``).
 
         qkv and proj are per-token linear maps, so they run on the real tokens only: a zero padding token's
         q, k and v are just ``qkv.bias``. The tokens are gathered into (shifted, padded) windows chunk by chunk,
@@ -148,7 +149,7 @@ class SwinBlock(nn.Module):
         self.mlp = Mlp(dim, dim * 4)
 
     def forward(self, x: torch.Tensor, layout: WindowLayout) -> torch.Tensor:
-        """x: ``[N, H*W, C]``; layout: the window layout of the map for this block's shift.
+        """x: ``[N, L, C]``, the tokens of one or more maps; layout: their window layout for this block's shift.
 
         Without autograd the residual sums are taken in place (x is this block's own input)."""
         if torch.is_grad_enabled():
