@@ -6,6 +6,7 @@ Parameter names follow the released BiRefNet checkpoints under ``bb.``: ``patch_
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,10 +19,11 @@ from ..ops.linear import Linear
 from .drop_path import DropPath, drop_path_rates
 from .swin_windows import WindowLayout, joint_window_layout, relative_position_index
 
-# Upper bound on the elements of one chunk's attention bias / q, k, v and MLP hidden layer (4M floats = 16 MiB in
-# fp32). Kept under glibc's largest heap threshold (32 MiB): a block at or above it is mapped fresh from the OS
-# on every call, and its first touches page-fault (swin_v1_l at 1024 took ~1M faults per forward with 32 MiB).
-_ATTENTION_CHUNK_ELEMENTS = 1 << 22
+# Upper bound on the elements of one chunk's tensors without autograd: attention bias, q/k/v, MLP hidden layer,
+# the per-token steps of a block (4M floats = 16 MiB in fp32). Kept under glibc's largest heap threshold
+# (32 MiB): a block at or above it is mapped fresh from the OS on every call, and its first touches page-fault
+# (swin_v1_l at 1024 took ~1.2M faults per forward while its blocks made token-sized tensors).
+_CHUNK_ELEMENTS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class Mlp(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[..., C]`` -> ``[..., C]``, in chunks of tokens so the hidden layer stays within about 16 MiB."""
         flat = x.reshape(-1, x.shape[-1])
-        rows = max(1, _ATTENTION_CHUNK_ELEMENTS // self.fc1.out_features)
+        rows = max(1, _CHUNK_ELEMENTS // self.fc1.out_features)
         if flat.shape[0] <= rows:
             return self.fc2(self.act(self.fc1(x)))
         out = torch.empty_like(flat)
@@ -88,29 +90,34 @@ class WindowAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, layout: WindowLayout) -> torch.Tensor:
         """x: normalised tokens ``[N, L, C]`` of the layout's maps (``L = sum H*W``, map after map) -> attention
-        output ``[N, L, C]`` (after ``proj``).
-
-        qkv and proj are per-token linear maps, so they run on the real tokens only: a zero padding token's
-        q, k and v are just ``qkv.bias``. The tokens are gathered into (shifted, padded) windows chunk by chunk,
-        so the attention bias plus mask of one chunk stays within about 16 MiB whatever the image size; only
-        the windows that need the shifted-window mask get it. Without autograd, padding slots are keys and
-        values but never queries (their outputs would be dropped): windows with padding attend from their real
-        slots only (``layout.runs``; the outputs are the same to the bit). With autograd every slot is a query,
-        as in the reference: train-mode gradients amplify rounding, and the other GEMM shapes moved swin_v1_t's
-        parameter gradients by up to 2.2% of their scale against the reference's (tolerance 2%). Each chunk's
-        output is copied straight back to token order (padding slots, when they are queries, into one spare
-        row that is dropped).
-        """
+        output ``[N, L, C]`` (after ``proj``): q/k/v of the tokens and of one zero padding token (whose q, k, v
+        are ``qkv.bias``), :meth:`attend`, ``proj``. Blocks without autograd run these steps in chunks
+        themselves (:meth:`SwinBlock.forward_in_place`)."""
         n, length, c = x.shape
-        heads, head_dim = self.num_heads, c // self.num_heads
-        tokens = self.window * self.window
         if layout.padded:
             x = torch.cat((x, x.new_zeros(n, 1, c)), dim=1)
         qkv = self.qkv(x)  # [N, H*W (+1), 3C]
+        out_tokens = qkv.new_empty(n, length if not torch.is_grad_enabled() else qkv.shape[1], c)
+        return self.proj(self.attend(qkv, layout, out_tokens))[:, :length]
+
+    def attend(self, qkv: torch.Tensor, layout: WindowLayout, out: torch.Tensor) -> torch.Tensor:
+        """Attention inside the layout's windows: ``qkv`` ``[N, L (+1: the zero padding token's, when the layout
+        is padded), 3C]`` -> ``out`` ``[N, L, C]`` without autograd, ``[N, L (+1), C]`` with it; returns ``out``.
+
+        The tokens are gathered into (shifted, padded) windows chunk by chunk, so the attention bias plus mask of
+        one chunk stays within about 16 MiB whatever the image size; only the windows that need the
+        shifted-window mask get it. Without autograd, padding slots are keys and values but never queries (their
+        outputs would be dropped): windows with padding attend from their real slots only (``layout.runs``; the
+        outputs are the same to the bit). With autograd every slot is a query, as in the reference: train-mode
+        gradients amplify rounding, and the other GEMM shapes moved swin_v1_t's parameter gradients by up to 2.2%
+        of their scale against the reference's (tolerance 2%). Each chunk's output is copied straight back to
+        token order (padding slots, when they are queries, into the spare last row)."""
+        n, c = qkv.shape[0], qkv.shape[2] // 3
+        heads, head_dim = self.num_heads, c // self.num_heads
+        tokens = self.window * self.window
         bias = self.position_bias().to(qkv.dtype).unsqueeze(0)  # [1, heads, T, T]
-        chunk = max(1, _ATTENTION_CHUNK_ELEMENTS // (heads * tokens * max(tokens, head_dim)))
+        chunk = max(1, _CHUNK_ELEMENTS // (heads * tokens * max(tokens, head_dim)))
         real_queries_only = not torch.is_grad_enabled()
-        out_tokens = qkv.new_empty(n, length if real_queries_only else qkv.shape[1], c)
         for run in layout.runs:
             queries = run.queries if real_queries_only else None
             run_bias = bias if queries is None else bias.index_select(2, queries)  # [1, heads, Tq, T]
@@ -130,9 +137,9 @@ class WindowAttention(nn.Module):
                 if queries is not None:
                     q = q.index_select(2, queries)  # [N*w, heads, Tq, d]
                     index = index.view(-1, tokens).index_select(1, queries).view(-1)
-                out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)  # [N*w, heads, Tq, d]
-                out_tokens.index_copy_(1, index, out.transpose(1, 2).reshape(n, -1, c))
-        return self.proj(out_tokens)[:, :length]
+                attended = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)  # [N*w, heads, Tq, d]
+                out.index_copy_(1, index, attended.transpose(1, 2).reshape(n, -1, c))
+        return out
 
 
 class SwinBlock(nn.Module):
@@ -148,16 +155,82 @@ class SwinBlock(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, dim * 4)
 
-    def forward(self, x: torch.Tensor, layout: WindowLayout) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, layout: WindowLayout, scratch: ScratchBuffers | None = None
+    ) -> torch.Tensor:
         """x: ``[N, L, C]``, the tokens of one or more maps; layout: their window layout for this block's shift.
 
-        Without autograd the residual sums are taken in place (x is this block's own input)."""
+        Without autograd x (this block's own input) is updated in place, step by step in chunks of rows
+        (:meth:`forward_in_place`; ``scratch``: the encoder pass's shared buffers)."""
         if torch.is_grad_enabled():
             x = x + self.drop_path(self.attn(self.norm1(x), layout))
             return x + self.drop_path(self.mlp(self.norm2(x)))
+        if not (self.training and self.drop_path.drop_prob > 0):
+            return self.forward_in_place(x, layout, scratch or ScratchBuffers())
         x += self.drop_path(self.attn(self.norm1(x), layout))
         x += self.drop_path(self.mlp(self.norm2(x)))
         return x
+
+    def forward_in_place(
+        self, x: torch.Tensor, layout: WindowLayout, scratch: ScratchBuffers
+    ) -> torch.Tensor:
+        """The block without autograd, allocating no token-sized tensor: norm1 and q/k/v, the output projection
+        and the residual sum, norm2, the MLP and the residual sum each run in chunks of rows of about 16 MiB
+        (under glibc's 32 MiB mapping threshold, so their buffers are reused from the heap), q/k/v and the
+        attention output go to two buffers every block of the encoder pass shares. A fresh token-sized tensor
+        per step page-faults on first touch: swin_v1_l at 1024 px took about 1.2 million faults per forward.
+        x ``[N, L, C]`` is updated in place (a contiguous copy of it, if it is not) and returned."""
+        x = x.contiguous()
+        n, length, c = x.shape
+        attn = self.attn
+        rows = max(1, _CHUNK_ELEMENTS // (3 * c))
+        if n * (length + 1) <= rows:  # one chunk: the GEMM's own output is small enough (no copy)
+            normed = self.norm1(x)
+            if layout.padded:
+                normed = torch.cat((normed, normed.new_zeros(n, 1, c)), dim=1)
+            qkv = attn.qkv(normed)
+        else:
+            for i in range(n):
+                for start in range(0, length, rows):
+                    stop = min(length, start + rows)
+                    part = attn.qkv(self.norm1(x[i, start:stop]))
+                    if i == 0 and start == 0:  # the buffer takes the output's dtype (autocast may lower it)
+                        qkv = scratch.take("qkv", (n, length + layout.padded, 3 * c), part)
+                    qkv[i, start:stop] = part
+            if layout.padded:  # the zero padding token's q, k, v
+                qkv[:, length] = 0 if attn.qkv.bias is None else attn.qkv.bias
+        attended = attn.attend(qkv, layout, scratch.take("attention", (n, length, c), qkv)).view(-1, c)
+        flat = x.view(-1, c)
+        rows = max(1, _CHUNK_ELEMENTS // c)
+        for start in range(0, flat.shape[0], rows):
+            flat[start : start + rows] += attn.proj(attended[start : start + rows])
+        rows = max(1, _CHUNK_ELEMENTS // self.mlp.fc1.out_features)
+        for start in range(0, flat.shape[0], rows):
+            part = flat[start : start + rows]
+            part += self.mlp(self.norm2(part))
+        return x
+
+
+class ScratchBuffers:
+    """Flat buffers reused by every block of one encoder pass, grown on demand (inference only).
+
+    Stage 1 asks for the most (q/k/v: ``L * 3C`` floats), so later stages take views of the same memory."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, torch.Tensor] = {}
+
+    def take(self, name: str, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+        """An uninitialised contiguous tensor of ``shape`` with ``like``'s dtype and device."""
+        numel = math.prod(shape)
+        buffer = self._buffers.get(name)
+        if (
+            buffer is None
+            or buffer.numel() < numel
+            or buffer.dtype != like.dtype
+            or buffer.device != like.device
+        ):
+            buffer = self._buffers[name] = like.new_empty(numel)
+        return buffer[:numel].view(shape)
 
 
 class PatchMerging(nn.Module):
@@ -196,7 +269,7 @@ class SwinStage(nn.Module):
         self.downsample = PatchMerging(dim) if downsample else None
 
     def forward(
-        self, x: torch.Tensor, sizes: tuple[tuple[int, int], ...]
+        self, x: torch.Tensor, sizes: tuple[tuple[int, int], ...], scratch: ScratchBuffers | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, tuple[tuple[int, int], ...]]:
         """x: tokens of maps of ``sizes`` (``(H, W)`` each), concatenated ``[N, sum H*W, C]``.
 
@@ -205,7 +278,7 @@ class SwinStage(nn.Module):
             shift: joint_window_layout(sizes, self.window, shift, x.device) for shift in (0, self.shift)
         }
         for block in self.blocks:
-            x = block(x, layouts[block.shift])
+            x = block(x, layouts[block.shift], scratch)
         if self.downsample is None:
             return x, x, sizes
         return x, self.downsample(x, sizes), tuple(((h + 1) // 2, (w + 1) // 2) for h, w in sizes)
@@ -269,8 +342,9 @@ class SwinTransformer(nn.Module):
         tokens = [m.flatten(2).transpose(1, 2) for m in maps]
         x = self.patch_embed.norm(tokens[0] if len(tokens) == 1 else torch.cat(tokens, dim=1))
         pyramids: list[list[torch.Tensor]] = [[] for _ in images]
+        scratch = None if torch.is_grad_enabled() else ScratchBuffers()
         for i, stage in enumerate(self.layers):
-            out, x, next_sizes = stage(x, sizes)
+            out, x, next_sizes = stage(x, sizes, scratch)
             out = getattr(self, f"norm{i}")(out)
             parts = out.split([h * w for h, w in sizes], dim=1)
             for pyramid, (h, w), part in zip(pyramids, sizes, parts, strict=True):
