@@ -66,12 +66,12 @@ class ComfyServer:
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read())
 
-    def run(self, prompt: dict[str, Any]) -> dict[str, Any]:
+    def run(self, prompt: dict[str, Any], timeout_s: float = PROMPT_TIMEOUT_S) -> dict[str, Any]:
         """Queue ``prompt`` and wait for it; returns its /history entry (``status``, ``outputs``)."""
         status, body = self.post_prompt(prompt)
         assert status == 200, f"prompt rejected ({status}): {json.dumps(body)[:2000]}"
         prompt_id = body["prompt_id"]
-        deadline = time.monotonic() + PROMPT_TIMEOUT_S
+        deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             history = self.get(f"/history/{prompt_id}")
             if prompt_id in history and history[prompt_id].get("status", {}).get("completed") is not None:
@@ -79,7 +79,7 @@ class ComfyServer:
                 if entry["status"]["status_str"] in ("success", "error"):
                     return entry
             time.sleep(0.25)
-        raise TimeoutError(f"prompt {prompt_id} did not finish in {PROMPT_TIMEOUT_S} s; log: {self.log}")
+        raise TimeoutError(f"prompt {prompt_id} did not finish in {timeout_s} s; log: {self.log}")
 
     def output_files(self, entry: dict[str, Any], node_id: str, key: str = "images") -> list[Path]:
         folders = {"output": "output", "temp": "temp", "input": "input"}

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..ops.activation import GELU
+from ..ops.kernel_choice import is_compiling
 from ..ops.linear import Linear
 from .drop_path import DropPath, drop_path_rates
 from .swin_windows import WindowLayout, joint_window_layout, relative_position_index
@@ -161,11 +162,13 @@ class SwinBlock(nn.Module):
         """x: ``[N, L, C]``, the tokens of one or more maps; layout: their window layout for this block's shift.
 
         Without autograd x (this block's own input) is updated in place, step by step in chunks of rows
-        (:meth:`forward_in_place`; ``scratch``: the encoder pass's shared buffers)."""
+        (:meth:`forward_in_place`, eager only; ``scratch``: the encoder pass's shared buffers)."""
         if torch.is_grad_enabled():
             x = x + self.drop_path(self.attn(self.norm1(x), layout))
             return x + self.drop_path(self.mlp(self.norm2(x)))
-        if not (self.training and self.drop_path.drop_prob > 0):
+        # Under torch.compile Inductor plans the buffers itself, and the chunk loops would only lengthen the
+        # graph (and its compile time); a block in train mode with stochastic depth draws one mask per tensor.
+        if not (self.training and self.drop_path.drop_prob > 0) and not is_compiling():
             return self.forward_in_place(x, layout, scratch or ScratchBuffers())
         x += self.drop_path(self.attn(self.norm1(x), layout))
         x += self.drop_path(self.mlp(self.norm2(x)))
