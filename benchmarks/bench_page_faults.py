@@ -45,17 +45,14 @@ def main() -> None:
     model = load_model(BiRefNet(args.backbone).state_dict())
     x = torch.randn(1, 3, args.size, args.size)
 
-    phases = {"encoder": model.bb, "squeeze": model.squeeze_module, "decoder": model.decoder}
-    for i, stage in enumerate(getattr(model.bb, "layers", [])):
-        phases[f"  stage {i + 1}"] = stage
-    order = ["encoder", *[name for name in phases if name.startswith("  ")], "squeeze", "decoder"]
+    # Modules called as modules get hooks; the encoder runs through forward_images, so model.encode is wrapped.
+    hooked = {f"  stage {i + 1}": stage for i, stage in enumerate(getattr(model.bb, "layers", []))}
+    hooked |= {"squeeze": model.squeeze_module, "decoder": model.decoder}
+    order = ["encoder", *hooked]
     samples: dict[str, list[tuple[float, int]]] = defaultdict(list)
     started: dict[str, tuple[float, int]] = {}
     totals: dict[str, list[float]] = defaultdict(list)
-    for name, module in phases.items():
-        # The encoder runs through forward_images (no forward hook): time it around the stages instead.
-        if name == "encoder":
-            continue
+    for name, module in hooked.items():
         module.register_forward_pre_hook(
             lambda *_, n=name: started.__setitem__(n, (time.perf_counter(), _faults()))
         )

@@ -27,6 +27,11 @@ from .swin_windows import WindowLayout, joint_window_layout, relative_position_i
 _CHUNK_ELEMENTS = 1 << 22
 
 
+def _chunk_rows(width: int) -> int:
+    """Rows of a ``[rows, width]`` chunk within ``_CHUNK_ELEMENTS`` (at least one)."""
+    return max(1, _CHUNK_ELEMENTS // width)
+
+
 @dataclass(frozen=True)
 class SwinConfig:
     """Shape of a Swin v1 encoder."""
@@ -62,7 +67,7 @@ class Mlp(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[..., C]`` -> ``[..., C]``, in chunks of tokens so the hidden layer stays within about 16 MiB."""
         flat = x.reshape(-1, x.shape[-1])
-        rows = max(1, _CHUNK_ELEMENTS // self.fc1.out_features)
+        rows = _chunk_rows(self.fc1.out_features)
         if flat.shape[0] <= rows:
             return self.fc2(self.act(self.fc1(x)))
         out = torch.empty_like(flat)
@@ -95,11 +100,16 @@ class WindowAttention(nn.Module):
         are ``qkv.bias``), :meth:`attend`, ``proj``. Blocks without autograd run these steps in chunks
         themselves (:meth:`SwinBlock.forward_in_place`)."""
         n, length, c = x.shape
-        if layout.padded:
-            x = torch.cat((x, x.new_zeros(n, 1, c)), dim=1)
-        qkv = self.qkv(x)  # [N, H*W (+1), 3C]
+        qkv = self.padded_qkv(x, layout.padded)
         out_tokens = qkv.new_empty(n, length if not torch.is_grad_enabled() else qkv.shape[1], c)
         return self.proj(self.attend(qkv, layout, out_tokens))[:, :length]
+
+    def padded_qkv(self, x: torch.Tensor, padded: bool) -> torch.Tensor:
+        """q/k/v ``[N, L (+1), 3C]`` of normalised tokens ``[N, L, C]`` and, when ``padded``, of one zero padding
+        token after them (its q, k, v are ``qkv.bias``)."""
+        if padded:
+            x = torch.cat((x, x.new_zeros(x.shape[0], 1, x.shape[2])), dim=1)
+        return self.qkv(x)
 
     def attend(self, qkv: torch.Tensor, layout: WindowLayout, out: torch.Tensor) -> torch.Tensor:
         """Attention inside the layout's windows: ``qkv`` ``[N, L (+1: the zero padding token's, when the layout
@@ -117,7 +127,7 @@ class WindowAttention(nn.Module):
         heads, head_dim = self.num_heads, c // self.num_heads
         tokens = self.window * self.window
         bias = self.position_bias().to(qkv.dtype).unsqueeze(0)  # [1, heads, T, T]
-        chunk = max(1, _CHUNK_ELEMENTS // (heads * tokens * max(tokens, head_dim)))
+        chunk = _chunk_rows(heads * tokens * max(tokens, head_dim))  # windows
         real_queries_only = not torch.is_grad_enabled()
         for run in layout.runs:
             queries = run.queries if real_queries_only else None
@@ -186,12 +196,9 @@ class SwinBlock(nn.Module):
         x = x.contiguous()
         n, length, c = x.shape
         attn = self.attn
-        rows = max(1, _CHUNK_ELEMENTS // (3 * c))
+        rows = _chunk_rows(3 * c)
         if n * (length + 1) <= rows:  # one chunk: the GEMM's own output is small enough (no copy)
-            normed = self.norm1(x)
-            if layout.padded:
-                normed = torch.cat((normed, normed.new_zeros(n, 1, c)), dim=1)
-            qkv = attn.qkv(normed)
+            qkv = attn.padded_qkv(self.norm1(x), layout.padded)
         else:
             for i in range(n):
                 for start in range(0, length, rows):
@@ -204,10 +211,10 @@ class SwinBlock(nn.Module):
                 qkv[:, length] = 0 if attn.qkv.bias is None else attn.qkv.bias
         attended = attn.attend(qkv, layout, scratch.take("attention", (n, length, c), qkv)).view(-1, c)
         flat = x.view(-1, c)
-        rows = max(1, _CHUNK_ELEMENTS // c)
+        rows = _chunk_rows(c)
         for start in range(0, flat.shape[0], rows):
             flat[start : start + rows] += attn.proj(attended[start : start + rows])
-        rows = max(1, _CHUNK_ELEMENTS // self.mlp.fc1.out_features)
+        rows = _chunk_rows(self.mlp.fc1.out_features)
         for start in range(0, flat.shape[0], rows):
             part = flat[start : start + rows]
             part += self.mlp(self.norm2(part))
