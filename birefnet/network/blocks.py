@@ -7,7 +7,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from .ops.deform_conv import deform_conv2d, deform_conv2d_relu_project
-from .ops.pointwise import pointwise_conv2d
 
 
 def batch_norm_affine(bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
@@ -160,14 +159,15 @@ class BasicDecBlk(nn.Module):
 
 
 class BasicLatBlk(nn.Module):
-    """Lateral 1x1 conv with bias (run by :func:`.ops.pointwise.pointwise_conv2d`: the measured-faster CPU kernel)."""
+    """Lateral 1x1 conv with bias. (Without autograd the decoder adds it into its stage input instead, by
+    :func:`.ops.pointwise.pointwise_conv2d_add_`.)"""
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return pointwise_conv2d(x, self.conv.weight, self.conv.bias)
+        return self.conv(x)
 
 
 class SimpleConvs(nn.Module):

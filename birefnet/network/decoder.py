@@ -7,8 +7,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from .blocks import BasicDecBlk, BasicLatBlk, SimpleConvs
+from .ops import kernel_choice
 from .ops.composed_conv import two_convs_3x3
-from .ops.resize import resize
+from .ops.pointwise import pointwise_conv2d_add_
+from .ops.resize import resize, resize_into
 from .patches import image_to_patches
 
 
@@ -77,19 +79,39 @@ class Decoder(nn.Module):
         grid_h, grid_w = x.shape[2] // size[0], x.shape[3] // size[1]
         return resize(image_to_patches(x, grid_h, grid_w, self.patch_order), size)
 
+    def _stage_input(
+        self, stage: int, x: torch.Tensor, skip: torch.Tensor, previous: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The input of decoder block ``stage`` (4 to 1): ``cat((top_down, ipt_blk{stage+1}(patches of x)), 1)``.
+
+        top_down is ``skip`` (x4) for stage 4, else ``resize(previous, skip's size) + lateral_block{stage+1}(skip)``.
+        Without autograd (outside ``torch.compile``) it is built in one buffer: the previous stage is enlarged
+        straight into it and the lateral 1x1 conv added in place, its bias added before the enlarging
+        (bilinear weights sum to 1), so no full-size lateral map, sum or concatenation is made.
+        """
+        patches = getattr(self, f"ipt_blk{stage + 1}")(self._patches(x, skip.shape[2:]))
+        if previous is None:
+            return torch.cat((skip, patches), 1)
+        lateral = getattr(self, f"lateral_block{stage + 1}").conv
+        dtypes = {skip.dtype, previous.dtype, patches.dtype, lateral.weight.dtype}
+        if torch.is_grad_enabled() or kernel_choice.is_compiling() or len(dtypes) > 1:
+            return torch.cat((resize(previous, skip.shape[2:]) + lateral(skip), patches), 1)
+        c = lateral.out_channels
+        out = skip.new_empty((skip.shape[0], c + patches.shape[1], *skip.shape[2:]))
+        top_down = resize_into(previous + lateral.bias.view(1, c, 1, 1), out[:, :c])
+        pointwise_conv2d_add_(top_down, skip, lateral.weight)
+        out[:, c:] = patches
+        return out
+
     def _refine(
         self,
         stage: int,
-        features: torch.Tensor,
-        x: torch.Tensor,
+        block_input: torch.Tensor,
         gradient_target: torch.Tensor | None,
         extras: dict[str, list[torch.Tensor]] | None,
     ) -> torch.Tensor:
-        """One decoder stage (4, 3 or 2): InRef patches, decoder block, then the OutRef gradient gate."""
-        ipt_blk = getattr(self, f"ipt_blk{stage + 1}")
-        p = getattr(self, f"decoder_block{stage}")(
-            torch.cat((features, ipt_blk(self._patches(x, features.shape[2:]))), 1)
-        )
+        """Decoder block ``stage`` (4, 3 or 2) on its input, then the OutRef gradient gate."""
+        p = getattr(self, f"decoder_block{stage}")(block_input)
         gate_features = getattr(self, f"gdt_convs_{stage}")(p)
         if extras is not None:
             stage_logits = getattr(self, f"conv_ms_spvn_{stage}")(p)
@@ -113,11 +135,10 @@ class Decoder(nn.Module):
         (``gradient_target`` times the upsampled stage logits) are appended to it for training.
         """
         x1, x2, x3, x4 = features
-        p4 = self._refine(4, x4, x, gradient_target, extras)
-        p3 = self._refine(3, resize(p4, x3.shape[2:]) + self.lateral_block4(x3), x, gradient_target, extras)
-        p2 = self._refine(2, resize(p3, x2.shape[2:]) + self.lateral_block3(x2), x, gradient_target, extras)
-        f1 = resize(p2, x1.shape[2:]) + self.lateral_block2(x1)
-        p1 = self.decoder_block1(torch.cat((f1, self.ipt_blk2(self._patches(x, f1.shape[2:]))), 1))
+        p4 = self._refine(4, self._stage_input(4, x, x4, None), gradient_target, extras)
+        p3 = self._refine(3, self._stage_input(3, x, x3, p4), gradient_target, extras)
+        p2 = self._refine(2, self._stage_input(2, x, x2, p3), gradient_target, extras)
+        p1 = self.decoder_block1(self._stage_input(1, x, x1, p2))
         return self.output_head(p1, x)
 
     def output_head(self, p1: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

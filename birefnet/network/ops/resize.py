@@ -48,3 +48,15 @@ def resize(x: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor:
     if size[0] <= h and size[1] <= w and not torch.is_grad_enabled() and x.is_floating_point():
         return resize_bilinear_by_matmul(x, tuple(size))
     return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=True)
+
+
+def resize_into(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``out[...] = resize(x, out's size)`` without a temporary map when enlarging; returns ``out``.
+
+    x: ``[N, C, h, w]``; out: ``[N, C, H, W]``, for instance a channel slice of a larger map. Enlarging runs
+    PyTorch's bilinear kernel writing into ``out`` (the same values as :func:`resize`).
+    """
+    size = out.shape[-2:]
+    if size[0] >= x.shape[-2] and size[1] >= x.shape[-1]:
+        return torch.ops.aten.upsample_bilinear2d.out(x, list(size), True, None, None, out=out)
+    return out.copy_(resize(x, size))

@@ -5,22 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from random_parameters import randomise
 
 from birefnet.network.blocks import ASPPDeformable, DeformableConv2d
 from birefnet.network.ops.deform_conv import deform_conv2d
-
-
-def _randomise(module: torch.nn.Module, seed: int) -> None:
-    """Every parameter and BatchNorm statistic random (offsets of a few pixels, positive variances)."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, tensor in module.state_dict().items():
-            if name.endswith("num_batches_tracked"):
-                continue
-            values = torch.randn(tensor.shape, generator=gen) * 0.2
-            if name.endswith("running_var"):
-                values = values.abs() + 0.5
-            tensor.copy_(values)
 
 
 def _branch(x: torch.Tensor, branch) -> torch.Tensor:
@@ -50,7 +38,7 @@ def _aspp_by_definition(aspp: ASPPDeformable, x: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("n,h,w", [(1, 9, 13), (2, 20, 7), (1, 1, 1)])
 def test_fused_inference_aspp_equals_the_layer_by_layer_definition(n, h, w):
     aspp = ASPPDeformable(16).eval()
-    _randomise(aspp, seed=h * w)
+    randomise(aspp, seed=h * w)
     x = torch.randn(n, 16, h, w, generator=torch.Generator().manual_seed(7))
     with torch.no_grad():
         expected = _aspp_by_definition(aspp, x)
@@ -67,7 +55,7 @@ def test_fused_inference_aspp_chunks_positions_like_one_pass(monkeypatch):
     import birefnet.network.ops.deform_conv as deform_conv
 
     aspp = ASPPDeformable(8).eval()
-    _randomise(aspp, seed=3)
+    randomise(aspp, seed=3)
     x = torch.randn(1, 8, 11, 6)
     calls = []
     fused_step = blocks.deform_conv2d_relu_project
@@ -83,7 +71,7 @@ def test_fused_inference_aspp_chunks_positions_like_one_pass(monkeypatch):
 
 def test_offsets_and_modulation_from_one_stacked_convolution():
     conv = DeformableConv2d(5, 4, 3)
-    _randomise(conv, seed=11)
+    randomise(conv, seed=11)
     x = torch.randn(2, 5, 6, 7)
     offset, modulator = conv.offset_and_modulator(x)
     torch.testing.assert_close(offset, conv.offset_conv(x))

@@ -201,3 +201,21 @@ def test_downsampling_by_matmul_equals_interpolate(size_in, size_out):
     x = torch.randn(2, 3, *size_in, generator=torch.Generator().manual_seed(size_in[0]))
     expected = F.interpolate(x, size=size_out, mode="bilinear", align_corners=True)
     torch.testing.assert_close(resize_bilinear_by_matmul(x, size_out), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("size_in,size_out", [((8, 6), (16, 12)), ((5, 7), (5, 9)), ((33, 20), (32, 20))])
+def test_resize_into_a_channel_slice_equals_interpolate(size_in, size_out):
+    """Enlarging writes PyTorch's own kernel's values (bit for bit); shrinking those of ``resize``; the other
+    channels of the buffer are left alone."""
+    from birefnet.network.ops.resize import resize, resize_into
+
+    x = torch.randn(2, 3, *size_in, generator=torch.Generator().manual_seed(size_in[1]))
+    buffer = torch.full((2, 5, *size_out), 7.0)
+    written = resize_into(x, buffer[:, :3])
+    assert written.data_ptr() == buffer.data_ptr()
+    if size_out[0] >= size_in[0] and size_out[1] >= size_in[1]:
+        expected = F.interpolate(x, size=size_out, mode="bilinear", align_corners=True)
+        torch.testing.assert_close(buffer[:, :3], expected, atol=0, rtol=0)
+    else:
+        torch.testing.assert_close(buffer[:, :3], resize(x, size_out), atol=0, rtol=0)
+    assert (buffer[:, 3:] == 7).all()

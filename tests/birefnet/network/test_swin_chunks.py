@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
+from allocation_probe import FreshStorages
 
 from birefnet.network.backbones import swin
 from birefnet.network.backbones.swin import ScratchBuffers, SwinBlock, SwinConfig, SwinTransformer
@@ -77,29 +77,6 @@ def test_scratch_buffers_reuse_memory_until_a_larger_or_other_dtype_request():
     assert half.dtype == torch.bfloat16 and half.data_ptr() != larger.data_ptr()
 
 
-class _FreshStorages(TorchDispatchMode):
-    """Bytes of every new storage an op returns while a probed block runs (views of inputs are not new), by
-    stage."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stage: int | None = None
-        self.sizes: dict[int, list[int]] = {0: [], 1: []}
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        if self.stage is not None:
-            seen = {
-                t.untyped_storage().data_ptr()
-                for t in torch.utils._pytree.tree_leaves((args, kwargs))
-                if isinstance(t, torch.Tensor)
-            }
-            for t in torch.utils._pytree.tree_leaves(out):
-                if isinstance(t, torch.Tensor) and t.untyped_storage().data_ptr() not in seen:
-                    self.sizes[self.stage].append(t.untyped_storage().nbytes())
-        return out
-
-
 def test_encoder_blocks_allocate_nothing_token_sized_but_two_shared_buffers(monkeypatch):
     """With chunks bounded at 512 floats, a tiny Swin on a 64 x 48 image and its half-size copy makes, inside
     the blocks of stage 1 (16 x 12 + 8 x 6 = 240 tokens of 16 channels), exactly two tensors of the stage's
@@ -109,18 +86,18 @@ def test_encoder_blocks_allocate_nothing_token_sized_but_two_shared_buffers(monk
     monkeypatch.setattr(swin, "_CHUNK_ELEMENTS", 512)
     torch.manual_seed(0)
     encoder = SwinTransformer(SwinConfig(16, (2, 2, 2, 2), (1, 2, 2, 4), 4)).eval()
-    probe = _FreshStorages()
+    probe = FreshStorages()
     for i, stage in enumerate(encoder.layers[:2]):
         for block in stage.blocks:
-            block.register_forward_pre_hook(lambda *_, i=i: setattr(probe, "stage", i))
-            block.register_forward_hook(lambda *_: setattr(probe, "stage", None))
+            block.register_forward_pre_hook(lambda *_, i=i: setattr(probe, "label", i))
+            block.register_forward_hook(lambda *_: setattr(probe, "label", None))
     images = [torch.randn(1, 3, 64, 48), torch.randn(1, 3, 32, 24)]
     with torch.inference_mode():
         expected = [encoder(x) for x in images]
         with probe:
             got = encoder.forward_images(images)
     token_bytes = {0: 240 * 16 * 4, 1: 60 * 32 * 4}
-    big = {stage: sorted(s for s in sizes if s >= token_bytes[stage]) for stage, sizes in probe.sizes.items()}
+    big = {stage: sorted(s for s in probe.sizes[stage] if s >= token_bytes[stage]) for stage in (0, 1)}
     assert big == {0: [240 * 16 * 4, (240 + 1) * 48 * 4], 1: []}  # attention output, q/k/v (+ padding token)
     for got_pyramid, expected_pyramid in zip(got, expected, strict=True):
         for g, e in zip(got_pyramid, expected_pyramid, strict=True):

@@ -296,23 +296,29 @@ def test_deform_conv_trial_calls_use_both_backends_with_one_result(clock):
 
 
 @pytest.mark.parametrize("backend", ["matmul", "onednn"])
-def test_pointwise_convolution_backends_equal_conv2d(backend, monkeypatch):
+def test_pointwise_convolution_adds_into_a_channel_slice(backend, monkeypatch):
     monkeypatch.setenv("BIREFNET_POINTWISE_CONV_BACKEND", backend)
     gen = torch.Generator().manual_seed(5)
-    x, weight, bias = (
-        torch.randn(2, 24, 9, 13, generator=gen),
-        torch.randn(8, 24, 1, 1, generator=gen),
-        torch.randn(8),
-    )
-    expected = F.conv2d(x.double(), weight.double(), bias.double()).float()
-    torch.testing.assert_close(pointwise.pointwise_conv2d(x, weight, bias), expected, atol=1e-4, rtol=1e-5)
-    channels_last = x.contiguous(memory_format=torch.channels_last)
-    torch.testing.assert_close(
-        pointwise.pointwise_conv2d(channels_last, weight),
-        expected - bias.view(-1, 1, 1),
-        atol=1e-4,
-        rtol=1e-5,
-    )
+    x, weight = torch.randn(2, 24, 9, 13, generator=gen), torch.randn(8, 24, 1, 1, generator=gen)
+    buffer = torch.randn(2, 11, 9, 13, generator=gen)
+    expected = buffer.double()
+    expected[:, :8] += F.conv2d(x.double(), weight.double())
+    result = pointwise.pointwise_conv2d_add_(buffer[:, :8], x, weight)
+    assert result.data_ptr() == buffer.data_ptr()
+    torch.testing.assert_close(buffer, expected.float(), atol=1e-4, rtol=1e-5)
+    channels_last = torch.zeros(2, 8, 9, 13).contiguous(memory_format=torch.channels_last)  # no addmm_ view
+    pointwise.pointwise_conv2d_add_(channels_last, x, weight)
+    conv = F.conv2d(x.double(), weight.double()).float()
+    torch.testing.assert_close(channels_last, conv, atol=1e-4, rtol=1e-5)
+
+
+def test_pointwise_trial_calls_use_both_backends_with_one_result(clock):
+    gen = torch.Generator().manual_seed(6)
+    x, weight = torch.randn(1, 24, 9, 13, generator=gen), torch.randn(8, 24, 1, 1, generator=gen)
+    results = [pointwise.pointwise_conv2d_add_(torch.ones(1, 8, 9, 13), x, weight) for _ in range(4)]
+    assert clock.ran == ["matmul", "onednn", "onednn", "matmul"]  # matmul is its default
+    for result in results:
+        torch.testing.assert_close(result, 1 + F.conv2d(x, weight), atol=1e-4, rtol=1e-5)
 
 
 def test_an_operation_missing_from_the_kernel_list_is_refused():
