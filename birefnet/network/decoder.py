@@ -92,10 +92,11 @@ class Decoder(nn.Module):
         patches = getattr(self, f"ipt_blk{stage + 1}")(self._patches(x, skip.shape[2:]))
         if previous is None:
             return torch.cat((skip, patches), 1)
-        lateral = getattr(self, f"lateral_block{stage + 1}").conv
+        lateral_block = getattr(self, f"lateral_block{stage + 1}")
+        lateral = lateral_block.conv
         dtypes = {skip.dtype, previous.dtype, patches.dtype, lateral.weight.dtype}
         if torch.is_grad_enabled() or kernel_choice.is_compiling() or len(dtypes) > 1:
-            return torch.cat((resize(previous, skip.shape[2:]) + lateral(skip), patches), 1)
+            return torch.cat((resize(previous, skip.shape[2:]) + lateral_block(skip), patches), 1)
         c = lateral.out_channels
         out = skip.new_empty((skip.shape[0], c + patches.shape[1], *skip.shape[2:]))
         top_down = resize_into(previous + lateral.bias.view(1, c, 1, 1), out[:, :c])
