@@ -292,6 +292,17 @@ def forget() -> None:
     _pass_depth = 0
 
 
+def onednn_choice_possible(x: torch.Tensor) -> bool:
+    """Whether an operation on ``x`` can choose between its backends: a CPU tensor with oneDNN built and
+    enabled (elsewhere the matmul backend runs, untimed)."""
+    return x.device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """``"float32"`` for ``torch.float32``: how dtypes appear in choice entries (``group``)."""
+    return str(dtype).removeprefix("torch.")
+
+
 def is_compiling() -> bool:
     """Whether ``torch.compile`` is tracing the code now (nothing is timed then)."""
     compiler = getattr(torch, "compiler", None)

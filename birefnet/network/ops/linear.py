@@ -15,20 +15,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .kernel_choice import run_chosen
+from .kernel_choice import dtype_name, onednn_choice_possible, run_chosen
 
 _ONEDNN_DTYPES = (torch.float32, torch.bfloat16)
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """``x @ weight.T + bias`` for ``x`` of shape ``[..., in]``, ``weight`` ``[out, in]`` -> ``[..., out]``."""
-    onednn = torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
-    if x.device.type != "cpu" or x.dtype not in _ONEDNN_DTYPES or not onednn or x.numel() == 0:
+    if not onednn_choice_possible(x) or x.dtype not in _ONEDNN_DTYPES or x.numel() == 0:
         return F.linear(x, weight, bias)
     autocast = _cpu_autocast_enabled()
     if weight.dtype != x.dtype and not autocast:
         return F.linear(x, weight, bias)
-    group = (str(x.dtype)[6:], str(weight.dtype)[6:], autocast)
+    group = (dtype_name(x.dtype), dtype_name(weight.dtype), autocast)
     layer = (*weight.shape, bias is not None)
     candidates = {
         "matmul": lambda: F.linear(x, weight, bias),

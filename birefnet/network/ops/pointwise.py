@@ -16,22 +16,21 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .kernel_choice import run_chosen
+from .kernel_choice import dtype_name, onednn_choice_possible, run_chosen
 
 
 def channel_matmul(columns: torch.Tensor, kernel: torch.Tensor, op: str) -> torch.Tensor:
     """``kernel @ columns``: ``[O, C]`` times ``[N, C, P]`` -> ``[N, O, P]``, by the faster CPU backend.
 
-    op: the operation's name for the measurement and its environment variable (``deform_conv``,
-    ``pointwise_conv``).
+    op: the operation's name for the measurement and its environment variable (``deform_conv``).
     """
-    if columns.device.type != "cpu" or not torch.backends.mkldnn.is_available():
+    if not onednn_choice_possible(columns):
         return torch.matmul(kernel, columns)
     candidates = {
         "matmul": lambda: torch.matmul(kernel, columns),
         "onednn": lambda: F.conv2d(columns.unsqueeze(2), kernel[:, :, None, None]).squeeze(2),
     }
-    group = (str(columns.dtype)[6:],)
+    group = (dtype_name(columns.dtype),)
     size = (columns.shape[0], columns.shape[2])  # images, positions
     return run_chosen(op, group, tuple(kernel.shape), size, "onednn", candidates)
 
@@ -57,9 +56,9 @@ def pointwise_conv2d_add_(out: torch.Tensor, x: torch.Tensor, weight: torch.Tens
 
     if not out[0].is_contiguous():  # each image's map must be one [O, H*W] matrix for addmm_
         return by_onednn()
-    if x.device.type != "cpu" or not torch.backends.mkldnn.is_available():
+    if not onednn_choice_possible(x):
         return by_matmul()
     candidates = {"matmul": by_matmul, "onednn": by_onednn}
     return run_chosen(
-        "pointwise_conv", (str(x.dtype)[6:],), tuple(kernel.shape), (n, h * w), "matmul", candidates
+        "pointwise_conv", (dtype_name(x.dtype),), tuple(kernel.shape), (n, h * w), "matmul", candidates
     )
